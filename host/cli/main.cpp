@@ -1,0 +1,161 @@
+// ferry's command line. Exit codes: 0 ok, 1 config/usage error, 2 runtime failure.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/plugin_docs.hpp"
+#include "common/logging.hpp"
+#include "config/config_loader.hpp"
+#include "ferry/abi.h"
+#include "runtime/worker.hpp"
+
+#ifndef FERRY_VERSION
+#define FERRY_VERSION "0.0.0"
+#endif
+
+namespace {
+
+using namespace ferry;
+
+struct Loaded {
+  config::WorkerConfig worker;
+  plugins::PluginCatalog catalog;
+  std::vector<config::ConnectorConfig> connectors;
+  config::Diagnostics diags;
+};
+
+void load(const std::string& worker_flag, const std::vector<std::string>& files, Loaded& out) {
+  std::string path = config::resolve_worker_path(worker_flag);
+  out.worker = config::load_worker_config(path, out.diags);
+  logging::configure(out.worker.log_level, out.worker.log_format);
+  config::load_plugins(out.worker, out.catalog);
+  auto paths = config::connector_files(out.worker, files, out.diags);
+  out.connectors = config::load_connectors(paths, out.catalog, out.diags);
+}
+
+void print_problems(const Loaded& l) {
+  for (const auto& p : l.catalog.problems()) std::cerr << "warning: " << p << "\n";
+  std::cerr << l.diags.str();
+}
+
+int cmd_validate(const std::string& worker_flag, const std::vector<std::string>& files) {
+  Loaded l;
+  load(worker_flag, files, l);
+  print_problems(l);
+  if (!l.diags.empty()) {
+    std::cerr << fmt::format("{} error(s)\n", l.diags.items().size());
+    return 1;
+  }
+  std::cout << fmt::format("ok: worker {} and {} connector(s) are valid\n",
+                           l.worker.path.empty() ? "(defaults)" : l.worker.path,
+                           l.connectors.size());
+  for (const auto& c : l.connectors)
+    std::cout << fmt::format("  {} ({}) from {}\n", c.name, c.plugin, c.path);
+  return 0;
+}
+
+int cmd_run(const std::string& worker_flag, const std::vector<std::string>& files) {
+  runtime::Worker::block_signals();
+  Loaded l;
+  load(worker_flag, files, l);
+  auto log = logging::get("worker");
+  for (const auto& p : l.catalog.problems()) log->warn("{}", p);
+  if (!l.diags.empty()) {
+    for (const auto& d : l.diags.items()) log->error("{}", d.str());
+    log->error("not starting: {} config error(s)", l.diags.items().size());
+    return 1;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(l.worker.state_dir, ec);
+  if (ec) {
+    log->critical("cannot create state_dir {}: {}", l.worker.state_dir.string(), ec.message());
+    return 2;
+  }
+  runtime::Worker worker(l.worker, l.catalog, files);
+  return worker.run(std::move(l.connectors));
+}
+
+int cmd_plugins(const std::string& worker_flag, bool json, const std::string& describe,
+                bool markdown) {
+  Loaded l;
+  std::string path = config::resolve_worker_path(worker_flag);
+  l.worker = config::load_worker_config(path, l.diags);
+  config::load_plugins(l.worker, l.catalog);
+  for (const auto& p : l.catalog.problems()) std::cerr << "warning: " << p << "\n";
+  if (!describe.empty()) {
+    const auto* p = l.catalog.find(describe);
+    if (p == nullptr) {
+      std::cerr << fmt::format("unknown plugin \"{}\" (installed: {})\n", describe,
+                               fmt::join(l.catalog.names(), ", "));
+      return 1;
+    }
+    if (json) std::cout << cli::plugin_json(*p, true).dump(2) << "\n";
+    else if (markdown) std::cout << cli::plugin_markdown(*p);
+    else std::cout << cli::plugin_text(*p);
+    return 0;
+  }
+  if (json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& p : l.catalog.plugins()) arr.push_back(cli::plugin_json(p, false));
+    std::cout << arr.dump(2) << "\n";
+    return 0;
+  }
+  for (const auto& p : l.catalog.plugins())
+    std::cout << fmt::format("{:<16} {:<7} {:<8} {}\n", p.descriptor->name,
+                             cli::kind_name(p.descriptor->kind), p.descriptor->version,
+                             p.descriptor->description);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ferry: a native connector host for Apache Kafka"};
+  app.require_subcommand(1);
+  std::string worker_flag;
+  std::vector<std::string> files;
+
+  auto* run = app.add_subcommand("run", "Run the host in the foreground");
+  run->add_option("-c,--config", worker_flag, "Worker file (default: $FERRY_CONFIG)");
+  run->add_option("connectors", files, "Connector files to run besides connectors_dir");
+
+  auto* validate = app.add_subcommand("validate", "Check config files; exit 0 or 1");
+  validate->add_option("-c,--config", worker_flag, "Worker file (default: $FERRY_CONFIG)");
+  validate->add_option("connectors", files, "Connector files to check besides connectors_dir");
+
+  bool json = false, markdown = false;
+  std::string describe_name;
+  auto* plugins = app.add_subcommand("plugins", "List discovered plugins");
+  plugins->add_option("-c,--config", worker_flag, "Worker file (for plugin_path)");
+  plugins->add_flag("--json", json, "JSON output");
+  auto* describe = plugins->add_subcommand("describe", "A plugin's config schema and docs");
+  describe->add_option("name", describe_name, "Plugin name")->required();
+  describe->add_flag("--json", json, "JSON output");
+  describe->add_flag("--markdown", markdown, "Markdown output");
+
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 1;
+  }
+  try {
+    if (*run) return cmd_run(worker_flag, files);
+    if (*validate) return cmd_validate(worker_flag, files);
+    if (*plugins) return cmd_plugins(worker_flag, json, describe_name, markdown);
+    if (*version) {
+      std::cout << fmt::format("ferry {} (plugin ABI {}.{}, librdkafka {})\n", FERRY_VERSION,
+                               FERRY_ABI_VERSION_MAJOR, FERRY_ABI_VERSION_MINOR,
+                               rd_kafka_version_str());
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "ferry: " << e.what() << "\n";
+    return 2;
+  }
+  return 1;
+}

@@ -1,0 +1,18 @@
+// Renders plugin descriptions (from their option tables) as text, JSON or Markdown:
+// the docs come from the same data as validation.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "plugins/plugin_catalog.hpp"
+
+namespace ferry::cli {
+
+nlohmann::json plugin_json(const plugins::LoadedPlugin& p, bool with_options);
+std::string plugin_text(const plugins::LoadedPlugin& p);
+std::string plugin_markdown(const plugins::LoadedPlugin& p);
+const char* kind_name(ferry_plugin_kind kind);
+
+}  // namespace ferry::cli

@@ -1,0 +1,20 @@
+// Crash-safe replacement of a small file: write a temp file, fsync it, rename it over
+// the target, fsync the directory. A reader sees the old or the new content, never a
+// mix, even after power loss.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ferry {
+
+// Returns an error message, or nullopt on success.
+std::optional<std::string> write_file_atomically(const std::filesystem::path& path,
+                                                 std::string_view content);
+// nullopt when the file does not exist; throws nothing.
+std::optional<std::string> read_whole_file(const std::filesystem::path& path,
+                                           std::string* error = nullptr);
+
+}  // namespace ferry

@@ -1,0 +1,56 @@
+// A connector file: which plugin, which topics, the plugin's own [config] (validated
+// against the plugin's option table), error handling, spans, transforms and per-
+// connector Kafka overrides.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config/diagnostics.hpp"
+#include "config/kafka_properties.hpp"
+#include "config/options.hpp"
+#include "ferry/abi.h"
+
+namespace ferry::config {
+
+struct TransformConfig {
+  std::string type;
+  Options options;
+};
+
+struct ConnectorConfig {
+  std::string path;
+  std::string name;
+  std::string plugin;
+  const ferry_plugin* descriptor = nullptr;
+  std::string topic;                // sources
+  std::vector<std::string> topics;  // sinks
+  int tasks = 1;
+  int64_t max_in_flight = 0;
+  uint64_t max_in_flight_bytes = 0;
+  Options top, config, span, errors;
+  std::vector<TransformConfig> transforms;
+  KafkaProperties kafka;
+  std::string content_hash;  // changes when the file's content changes (reload)
+
+  bool tolerate_all() const { return errors.str("tolerance") == "all"; }
+  int64_t retry_timeout_ms() const { return errors.integer("retry_timeout"); }
+  std::string dead_letter_topic() const { return errors.str("dead_letter_topic"); }
+};
+
+struct PluginLookup {
+  std::function<const ferry_plugin*(std::string_view)> find;
+  std::vector<std::string> names;
+};
+
+// Parses and validates one connector file; every problem goes into `diags`.
+ConnectorConfig load_connector_config(const std::filesystem::path& path,
+                                      const PluginLookup& plugins, Diagnostics& diags);
+
+// All *.toml files of a drop-in directory, sorted by name.
+std::vector<std::filesystem::path> list_connector_files(const std::filesystem::path& dir,
+                                                        Diagnostics& diags);
+
+}  // namespace ferry::config

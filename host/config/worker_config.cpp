@@ -1,0 +1,113 @@
+#include "config/worker_config.hpp"
+
+#include <unistd.h>
+
+#include <array>
+
+#include <fmt/format.h>
+
+#include "ferry/config.hpp"
+
+namespace ferry::config {
+namespace {
+
+namespace o = ferry::opt;
+
+constexpr std::array kHostOptions{
+    o::string("id", nullptr, "Name of this host in span events and logs (default: hostname)"),
+    o::list("plugin_path", nullptr,
+            "Extra directories searched for lib*.so plugins, after the bundled ones"),
+    o::string("connectors_dir", nullptr, "Directory of drop-in connector files (*.toml)"),
+    o::string("state_dir", "/var/lib/ferry", "Offsets, checkpoints and span state"),
+    o::duration("shutdown_timeout", "30s", "How long SIGTERM waits for in-flight records"),
+    o::duration("offset_flush_interval", "1s", "How often committed source offsets are saved",
+                10, 3'600'000),
+    o::one_of("log_level", "trace|debug|info|warn|error", "info", "Log level"),
+    o::one_of("log_format", "text|json", "text", "Log line format"),
+};
+
+constexpr std::array kRestOptions{
+    o::string("listen", "127.0.0.1:8083", "Address of the REST API"),
+    o::string("token_file", nullptr, "File holding a bearer token required on every request"),
+    o::boolean("enabled", "true", "Serve the REST API"),
+};
+
+constexpr std::array kSpanOptions{
+    o::string("topic", "ferry.spans", "Topic of span lifecycle events"),
+    o::list("watch_groups", nullptr, "Third-party consumer groups to report completion for"),
+    o::duration("retention", "7d", "How long finished span state is kept"),
+};
+
+constexpr std::array kCollectorOptions{
+    o::boolean("enabled", "false", "Run the kafka-eb-collector compatible group collector"),
+    o::string("topic", "eventbus-collector", "Input topic"),
+    o::string("output_topic", nullptr, "Output topic (default: the input topic)"),
+};
+
+constexpr std::array kClusterOptions{
+    o::string("id", nullptr, "Hosts with the same id share work"),
+};
+
+std::string default_host_id() {
+  std::array<char, 256> buf{};
+  if (gethostname(buf.data(), buf.size() - 1) != 0) return "ferry";
+  return buf.data();
+}
+
+std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
+  std::filesystem::path path(p);
+  return path.is_absolute() || base.empty() ? path : base / path;
+}
+
+}  // namespace
+
+WorkerConfig load_worker_config(const std::string& path, Diagnostics& diags) {
+  WorkerConfig cfg;
+  cfg.path = path;
+  toml::table root;
+  if (!path.empty()) {
+    try {
+      root = toml::parse_file(path);
+    } catch (const toml::parse_error& err) {
+      diags.add(path, err.source().begin.line, err.source().begin.column,
+                std::string(err.description()));
+      return cfg;
+    }
+  }
+  static constexpr std::array<std::string_view, 1> kCollector{"collector"};
+  constexpr std::array kSections{"host", "kafka", "rest", "spans", "cluster"};
+  for (const auto& [key, node] : root) {
+    std::string_view k = key.str();
+    if (std::find(kSections.begin(), kSections.end(), k) != kSections.end() && node.is_table())
+      continue;
+    std::vector<std::string> known(kSections.begin(), kSections.end());
+    std::string hint = closest_match(k, known);
+    diags.add(path, key.source().begin.line, key.source().begin.column,
+              fmt::format("unknown {} \"{}\" in worker file{}", node.is_table() ? "section" : "key",
+                          k, hint.empty() ? "" : fmt::format(" (did you mean [{}]?)", hint)));
+  }
+
+  cfg.host = validate_options(root["host"].as_table(), kHostOptions, path, "[host]", diags);
+  cfg.rest = validate_options(root["rest"].as_table(), kRestOptions, path, "[rest]", diags);
+  const toml::table* spans = root["spans"].as_table();
+  cfg.spans = validate_options(spans, kSpanOptions, path, "[spans]", diags, kCollector);
+  cfg.collector = validate_options(spans ? (*spans)["collector"].as_table() : nullptr,
+                                   kCollectorOptions, path, "[spans.collector]", diags);
+  validate_options(root["cluster"].as_table(), kClusterOptions, path, "[cluster]", diags);
+  cfg.kafka = read_kafka_properties(root["kafka"].as_table(), path, diags);
+
+  std::filesystem::path base =
+      path.empty() ? std::filesystem::path() : std::filesystem::absolute(path).parent_path();
+  cfg.host_id = cfg.host.str("id", default_host_id());
+  for (const auto& p : cfg.host.list("plugin_path")) cfg.plugin_path.push_back(resolve(base, p));
+  if (cfg.host.has("connectors_dir"))
+    cfg.connectors_dir = resolve(base, cfg.host.str("connectors_dir"));
+  cfg.state_dir = resolve(base, cfg.host.str("state_dir"));
+  cfg.shutdown_timeout_ms = cfg.host.integer("shutdown_timeout");
+  cfg.offset_flush_interval_ms = cfg.host.integer("offset_flush_interval");
+  cfg.log_level = cfg.host.str("log_level");
+  cfg.log_format = cfg.host.str("log_format");
+  return cfg;
+}
+
+}  // namespace ferry::config

@@ -1,0 +1,52 @@
+#include "kafka/client_config.hpp"
+
+#include <array>
+
+namespace ferry::kafka {
+
+ConfPtr make_conf(const std::vector<config::KafkaProperties>& layers, std::string& error) {
+  ConfPtr conf(rd_kafka_conf_new());
+  std::array<char, 512> err{};
+  for (const auto& layer : layers) {
+    for (const auto& [k, v] : layer) {
+      if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), err.data(), err.size()) !=
+          RD_KAFKA_CONF_OK) {
+        error = "kafka property \"" + k + "\": " + err.data();
+        return nullptr;
+      }
+    }
+  }
+  return conf;
+}
+
+config::KafkaProperties producer_defaults(int64_t retry_timeout_ms) {
+  return {
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"linger.ms", "5"},
+      {"batch.size", "1000000"},
+      // Retriable produce errors are retried by librdkafka itself until this timeout.
+      {"message.timeout.ms", std::to_string(retry_timeout_ms > 0 ? retry_timeout_ms : 300000)},
+      {"queue.buffering.max.messages", "1000000"},
+      {"queue.buffering.max.kbytes", "1048576"},
+      {"client.id", "ferry"},
+  };
+}
+
+config::KafkaProperties consumer_defaults(const std::string& group_id) {
+  return {
+      {"group.id", group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false"},
+      {"queued.max.messages.kbytes", "16384"},
+      {"client.id", "ferry"},
+  };
+}
+
+config::KafkaProperties embedded_tuning() {
+  return {{"fetch.wait.max.ms", "5"}, {"topic.metadata.refresh.interval.ms", "2000"}};
+}
+
+}  // namespace ferry::kafka

@@ -1,0 +1,34 @@
+#include "runtime/metrics_registry.hpp"
+
+namespace ferry::runtime {
+
+void MetricsRegistry::add(const std::string& name, const std::string& connector, uint32_t task,
+                          double delta) {
+  std::lock_guard lock(mu_);
+  auto& v = values_[{name, connector, task}];
+  v.first += delta;
+  v.second = true;
+}
+
+void MetricsRegistry::set(const std::string& name, const std::string& connector, uint32_t task,
+                          double value) {
+  std::lock_guard lock(mu_);
+  values_[{name, connector, task}] = {value, false};
+}
+
+double MetricsRegistry::get(const std::string& name, const std::string& connector,
+                            uint32_t task) const {
+  std::lock_guard lock(mu_);
+  auto it = values_.find({name, connector, task});
+  return it == values_.end() ? 0 : it->second.first;
+}
+
+std::vector<MetricsRegistry::Sample> MetricsRegistry::snapshot() const {
+  std::lock_guard lock(mu_);
+  std::vector<Sample> out;
+  for (const auto& [k, v] : values_)
+    out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), v.first, v.second});
+  return out;
+}
+
+}  // namespace ferry::runtime

@@ -1,0 +1,279 @@
+#include "runtime/sink_runner.hpp"
+
+#include <algorithm>
+#include <array>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "kafka/client_config.hpp"
+#include "runtime/dead_letter.hpp"
+
+namespace ferry::runtime {
+namespace {
+
+constexpr size_t kMaxBatch = 5'000;
+constexpr uint64_t kCommitEveryRecords = 200'000;
+
+void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                  void* runner) {
+  static_cast<SinkRunner*>(runner)->on_rebalance(err, parts);
+}
+
+void dead_letter_cb(rd_kafka_t*, const rd_kafka_message_t* msg, void* runner) {
+  static_cast<SinkRunner*>(runner)->on_dead_letter_delivery(*msg);
+}
+
+}  // namespace
+
+SinkRunner::SinkRunner(TaskEnvironment env)
+    : TaskHost(env.log, *env.metrics, env.connector->name, env.task_id, *env.offsets, *env.state),
+      env_(std::move(env)) {
+  for (const auto& t : env_.connector->transforms)
+    if (t.type == "insert_header")
+      insert_headers_.emplace_back(t.options.str("header"), t.options.str("value"));
+}
+
+SinkRunner::~SinkRunner() {
+  plugin_.reset();
+  if (consumer_) rd_kafka_consumer_close(consumer_.get());
+  consumer_.reset();
+  if (dead_letter_) rd_kafka_flush(dead_letter_.get(), 1000);
+  dead_letter_.reset();
+}
+
+Status SinkRunner::create_consumer() {
+  const auto& c = *env_.connector;
+  std::string error;
+  kafka::ConfPtr conf = kafka::make_conf(
+      {kafka::consumer_defaults("ferry-" + c.name), env_.worker->kafka, env_.worker_overrides,
+       c.kafka},
+      error);
+  if (!conf) return Status::Config(error);
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &rebalance_cb);
+  std::array<char, 512> err{};
+  consumer_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err.data(), err.size()));
+  if (!consumer_) return Status::Config(std::string("cannot create consumer: ") + err.data());
+  (void)conf.release();
+  rd_kafka_poll_set_consumer(consumer_.get());
+  kafka::PartitionListPtr topics(rd_kafka_topic_partition_list_new(static_cast<int>(c.topics.size())));
+  for (const auto& t : c.topics)
+    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  if (auto e = rd_kafka_subscribe(consumer_.get(), topics.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return Status::Retriable(std::string("cannot subscribe: ") + rd_kafka_err2str(e));
+  return Status::Ok();
+}
+
+Status SinkRunner::create_dead_letter_producer() {
+  std::string error;
+  kafka::ConfPtr conf = kafka::make_conf(
+      {kafka::producer_defaults(env_.connector->retry_timeout_ms()), env_.worker->kafka,
+       env_.worker_overrides, env_.connector->kafka},
+      error);
+  if (!conf) return Status::Config(error);
+  // Consumer-only properties in the connector's [kafka] would make a producer warn;
+  // they are harmless, so the layers are shared.
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), &dead_letter_cb);
+  std::array<char, 512> err{};
+  dead_letter_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err.data(), err.size()));
+  if (!dead_letter_) return Status::Config(std::string("cannot create producer: ") + err.data());
+  (void)conf.release();
+  return Status::Ok();
+}
+
+ferry_status SinkRunner::emit(const ferry_record_view&, ferry_error* err) {
+  detail::write_error(err, "a sink task cannot emit records");
+  return FERRY_FATAL;
+}
+
+ferry_status SinkRunner::reject(const ferry_record_view& r, const char* reason, ferry_error* err) {
+  const auto& c = *env_.connector;
+  std::string where = fmt::format("{}[{}]@{}", r.topic ? r.topic : "?", r.partition, r.offset);
+  if (!c.tolerate_all()) {
+    failure_ = fmt::format("bad record {} (errors.tolerance = \"none\"): {}", where, reason);
+    detail::write_error(err, failure_);
+    return FERRY_FATAL;
+  }
+  if (c.errors.boolean("log"))
+    log_->warn("record {} sent to dead letter topic {}: {}", where, c.dead_letter_topic(), reason);
+  DeadLetterContext ctx{reason, "sink", c.name, env_.task_id, r.topic ? r.topic : "",
+                        r.partition, r.offset};
+  auto e = produce_dead_letter(dead_letter_.get(), c.dead_letter_topic(), r, ctx, nullptr);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    failure_ = fmt::format("cannot write to dead letter topic {}: {}", c.dead_letter_topic(),
+                           rd_kafka_err2str(e));
+    detail::write_error(err, failure_);
+    return FERRY_FATAL;
+  }
+  ++dead_lettered_;
+  return FERRY_OK;
+}
+
+void SinkRunner::on_dead_letter_delivery(const rd_kafka_message_t& msg) {
+  if (msg.err != RD_KAFKA_RESP_ERR_NO_ERROR && failure_.empty())
+    failure_ = fmt::format("dead letter delivery failed: {}", rd_kafka_err2str(msg.err));
+}
+
+void SinkRunner::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    log_->info("assigned {} partition(s)", parts->cnt);
+    rd_kafka_assign(consumer_.get(), parts);
+    return;
+  }
+  // Partitions are leaving: make what we processed durable and commit it now, or the
+  // next owner re-processes it (allowed, but avoidable).
+  if (!pending_.empty() && failure_.empty()) {
+    if (Status s = flush_and_commit(); !s.ok())
+      log_->warn("could not commit before rebalance, records will be redelivered: {}",
+                 s.message());
+  }
+  pending_.clear();
+  log_->info("revoked {} partition(s)", parts->cnt);
+  rd_kafka_assign(consumer_.get(), nullptr);
+}
+
+void SinkRunner::consume_batch(std::vector<kafka::MessagePtr>& batch, int timeout_ms) {
+  while (batch.size() < kMaxBatch) {
+    kafka::MessagePtr m(rd_kafka_consumer_poll(consumer_.get(), batch.empty() ? timeout_ms : 0));
+    if (!m) break;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      batch.push_back(std::move(m));
+    } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      log_->warn("consumer: {}", rd_kafka_message_errstr(m.get()));
+      if (m->err == RD_KAFKA_RESP_ERR__FATAL) failure_ = rd_kafka_message_errstr(m.get());
+    }
+  }
+}
+
+template <typename F>
+Status SinkRunner::with_retries(const char* what, F&& call) {
+  auto started = Clock::now();
+  auto backoff = std::chrono::milliseconds(100);
+  for (;;) {
+    Status s = call();
+    if (!failure_.empty()) return Status::Fatal(failure_);
+    if (!s.retriable()) return s;
+    if (Clock::now() - started > std::chrono::milliseconds(env_.connector->retry_timeout_ms()))
+      return Status::Fatal(fmt::format("{} gave up after errors.retry_timeout: {}", what,
+                                       s.message()));
+    log_->warn("{} failed (retriable), retrying in {} ms: {}", what, backoff.count(), s.message());
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
+  }
+}
+
+Status SinkRunner::deliver(const std::vector<kafka::MessagePtr>& batch) {
+  std::vector<ferry_record_view> views(batch.size());
+  std::vector<std::vector<ferry_header_view>> headers(batch.size());
+  std::vector<std::string> topics(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const rd_kafka_message_t* m = batch[i].get();
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* name;
+      const void* val;
+      size_t size;
+      for (size_t idx = 0; !rd_kafka_header_get_all(hdrs, idx, &name, &val, &size); ++idx)
+        headers[i].push_back({name, {static_cast<const char*>(val), size}});
+    }
+    for (const auto& [name, value] : insert_headers_)
+      headers[i].push_back({name.c_str(), {value.data(), value.size()}});
+    topics[i] = rd_kafka_topic_name(m->rkt);
+    ferry_record_view& v = views[i];
+    v.struct_size = sizeof(v);
+    v.key = {static_cast<const char*>(m->key), m->key_len};
+    v.value = {static_cast<const char*>(m->payload), m->len};
+    v.headers = headers[i].data();
+    v.header_count = headers[i].size();
+    v.topic = topics[i].c_str();
+    v.partition = m->partition;
+    v.offset = m->offset;
+    v.timestamp_ms = rd_kafka_message_timestamp(m, nullptr);
+    bytes_in_ += m->len + m->key_len;
+  }
+  Status s = with_retries("put", [&] {
+    ferry_error err{};
+    ferry_status st = plugin_.plugin()->sink_put(plugin_.get(), views.data(), views.size(), &err);
+    return PluginTask::wrap(st, err);
+  });
+  if (!s.ok()) return s;
+  for (const auto& m : batch) pending_[{rd_kafka_topic_name(m->rkt), m->partition}] = m->offset + 1;
+  records_in_ += batch.size();
+  uncommitted_records_ += batch.size();
+  return Status::Ok();
+}
+
+Status SinkRunner::flush_and_commit() {
+  if (pending_.empty()) return Status::Ok();
+  Status s = with_retries("flush", [&] {
+    ferry_error err{};
+    return PluginTask::wrap(plugin_.plugin()->sink_flush(plugin_.get(), &err), err);
+  });
+  if (!s.ok()) return s;
+  if (dead_letter_) {
+    rd_kafka_flush(dead_letter_.get(), static_cast<int>(env_.connector->retry_timeout_ms()));
+    if (rd_kafka_outq_len(dead_letter_.get()) > 0)
+      return Status::Fatal("dead letter records not acknowledged within errors.retry_timeout");
+    if (!failure_.empty()) return Status::Fatal(failure_);
+  }
+  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(pending_.size())));
+  for (const auto& [tp, next] : pending_)
+    rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = next;
+  rd_kafka_resp_err_t e = rd_kafka_commit(consumer_.get(), list.get(), 0);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+    return Status::Retriable(std::string("offset commit failed: ") + rd_kafka_err2str(e));
+  pending_.clear();
+  uncommitted_records_ = 0;
+  publish_metrics();
+  return Status::Ok();
+}
+
+void SinkRunner::publish_metrics() {
+  auto bump = [&](const char* name, uint64_t now, uint64_t& published) {
+    if (now != published) metrics_.add(name, connector_, task_id_, double(now - published));
+    published = now;
+  };
+  bump("records_in", records_in_, published_in_);
+  bump("bytes_in", bytes_in_, published_bytes_);
+  bump("dead_letter_records", dead_lettered_, published_dlq_);
+}
+
+Status SinkRunner::run(const std::atomic<bool>& stop) {
+  stop_ = &stop;
+  if (env_.connector->tolerate_all()) {
+    if (Status s = create_dead_letter_producer(); !s.ok()) return s;
+  }
+  if (Status s = plugin_.create(env_.connector->descriptor, env_.connector->config, this,
+                              host_api(), connector_, task_id_,
+                              static_cast<uint32_t>(env_.connector->tasks));
+      !s.ok())
+    return s;
+  if (Status s = create_consumer(); !s.ok()) return s;
+  log_->info("sink task started, consuming {}", fmt::join(env_.connector->topics, ","));
+
+  const auto flush_every = std::chrono::milliseconds(env_.worker->offset_flush_interval_ms);
+  auto next_commit = Clock::now() + flush_every;
+  std::vector<kafka::MessagePtr> batch;
+  while (!stop.load(std::memory_order_relaxed)) {
+    batch.clear();
+    consume_batch(batch, 100);
+    if (!failure_.empty()) return Status::Fatal(failure_);
+    if (!batch.empty()) {
+      if (Status s = deliver(batch); !s.ok()) return s;
+    }
+    if (Clock::now() >= next_commit || uncommitted_records_ >= kCommitEveryRecords) {
+      Status s = with_retries("commit", [&] { return flush_and_commit(); });
+      if (!s.ok()) return s;
+      next_commit = Clock::now() + flush_every;
+    }
+  }
+  if (Status s = with_retries("commit", [&] { return flush_and_commit(); }); !s.ok()) return s;
+  rd_kafka_consumer_close(consumer_.get());
+  consumer_.reset();
+  log_->info("sink task stopped cleanly");
+  return Status::Ok();
+}
+
+}  // namespace ferry::runtime

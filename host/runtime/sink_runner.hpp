@@ -1,0 +1,62 @@
+// Drives one sink task as a member of the connector's consumer group: consumes
+// batches, hands them to the plugin, and commits consumer offsets only after the
+// plugin's flush succeeded (and every dead-lettered record is acknowledged).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kafka/kafka_handles.hpp"
+#include "runtime/plugin_task.hpp"
+#include "runtime/task_environment.hpp"
+#include "runtime/task_host.hpp"
+
+namespace ferry::runtime {
+
+class SinkRunner final : public TaskHost {
+ public:
+  explicit SinkRunner(TaskEnvironment env);
+  ~SinkRunner() override;
+
+  Status run(const std::atomic<bool>& stop);
+
+  ferry_status emit(const ferry_record_view& record, ferry_error* err) override;
+  ferry_status reject(const ferry_record_view& record, const char* reason,
+                      ferry_error* err) override;
+
+  // Consumer group callbacks; librdkafka calls them on this task's thread.
+  void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
+  void on_dead_letter_delivery(const rd_kafka_message_t& msg);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  using TopicPartition = std::pair<std::string, int32_t>;
+
+  Status create_consumer();
+  Status create_dead_letter_producer();
+  void consume_batch(std::vector<kafka::MessagePtr>& batch, int timeout_ms);
+  Status deliver(const std::vector<kafka::MessagePtr>& batch);
+  Status flush_and_commit();
+  template <typename F>
+  Status with_retries(const char* what, F&& call);
+  void publish_metrics();
+
+  TaskEnvironment env_;
+  kafka::KafkaPtr consumer_;
+  kafka::KafkaPtr dead_letter_;
+  PluginTask plugin_;
+  std::vector<std::pair<std::string, std::string>> insert_headers_;
+  std::map<TopicPartition, int64_t> pending_;  // next offset to commit, after flush
+  uint64_t uncommitted_records_ = 0;
+  std::string failure_;
+  const std::atomic<bool>* stop_ = nullptr;
+
+  uint64_t records_in_ = 0, bytes_in_ = 0, dead_lettered_ = 0;
+  uint64_t published_in_ = 0, published_bytes_ = 0, published_dlq_ = 0;
+};
+
+}  // namespace ferry::runtime

@@ -1,0 +1,55 @@
+#include "runtime/source_offset_tracker.hpp"
+
+namespace ferry::runtime {
+
+SourceOffsetTracker::Entry* SourceOffsetTracker::add(std::string_view partition,
+                                                     std::string_view offset, size_t bytes,
+                                                     bool done) {
+  Partition* p = last_;
+  if (p == nullptr || p->name != partition) {
+    auto& slot = partitions_[std::string(partition)];
+    if (!slot) {
+      slot = std::make_unique<Partition>();
+      slot->name = std::string(partition);
+    }
+    p = last_ = slot.get();
+  }
+  p->entries.push_back(Entry{p, std::string(offset), bytes, done});
+  Entry* e = &p->entries.back();
+  if (done) {
+    advance(*p);
+    return nullptr;  // may already be gone
+  }
+  ++in_flight_records_;
+  in_flight_bytes_ += bytes;
+  return e;
+}
+
+void SourceOffsetTracker::ack(Entry* entry) {
+  if (entry == nullptr || entry->done) return;
+  entry->done = true;
+  --in_flight_records_;
+  in_flight_bytes_ -= entry->bytes;
+  advance(*entry->partition);
+}
+
+void SourceOffsetTracker::advance(Partition& p) {
+  while (!p.entries.empty() && p.entries.front().done) {
+    p.committable = std::move(p.entries.front().offset);
+    p.dirty = true;
+    p.entries.pop_front();
+  }
+}
+
+std::map<std::string, std::string> SourceOffsetTracker::take_committable() {
+  std::map<std::string, std::string> out;
+  for (auto& [name, p] : partitions_) {
+    if (p->dirty && p->committable) {
+      out[name] = *p->committable;
+      p->dirty = false;
+    }
+  }
+  return out;
+}
+
+}  // namespace ferry::runtime

@@ -1,0 +1,55 @@
+// Decides which source offsets may be committed. A record's offset becomes committable
+// only when it and every record emitted before it for the same source partition have
+// been acknowledged by Kafka (or handled by the dead letter path), whatever order the
+// delivery reports arrive in. Single-threaded: owned by one task's thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace ferry::runtime {
+
+class SourceOffsetTracker {
+ public:
+  struct Partition;
+  struct Entry {
+    Partition* partition;
+    std::string offset;
+    size_t bytes;
+    bool done;
+  };
+
+  // Registers an emitted record (or, with `done`, an offset-only marker). The pointer
+  // stays valid until the entry is acknowledged and everything before it too.
+  Entry* add(std::string_view partition, std::string_view offset, size_t bytes, bool done = false);
+  void ack(Entry* entry);
+
+  size_t in_flight_records() const { return in_flight_records_; }
+  uint64_t in_flight_bytes() const { return in_flight_bytes_; }
+
+  // Offsets that became committable since the last call, by partition.
+  std::map<std::string, std::string> take_committable();
+
+  struct Partition {
+    std::string name;
+    std::deque<Entry> entries;
+    std::optional<std::string> committable;
+    bool dirty = false;
+  };
+
+ private:
+  void advance(Partition& p);
+
+  std::unordered_map<std::string, std::unique_ptr<Partition>> partitions_;
+  Partition* last_ = nullptr;  // consecutive records usually share a partition
+  size_t in_flight_records_ = 0;
+  uint64_t in_flight_bytes_ = 0;
+};
+
+}  // namespace ferry::runtime

@@ -1,0 +1,292 @@
+#include "runtime/source_runner.hpp"
+
+#include <algorithm>
+#include <array>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "kafka/client_config.hpp"
+#include "runtime/dead_letter.hpp"
+
+namespace ferry::runtime {
+namespace {
+
+constexpr uint32_t kMaxRecordsPerPoll = 10'000;
+
+void delivery_report(rd_kafka_t*, const rd_kafka_message_t* msg, void* runner) {
+  // Called from rd_kafka_poll/flush on the task's own thread.
+  static_cast<SourceRunner*>(runner)->on_delivery(*msg);
+}
+
+}  // namespace
+
+SourceRunner::SourceRunner(TaskEnvironment env)
+    : TaskHost(env.log, *env.metrics, env.connector->name, env.task_id, *env.offsets, *env.state),
+      env_(std::move(env)) {
+  for (const auto& t : env_.connector->transforms)
+    if (t.type == "insert_header")
+      insert_headers_.emplace_back(t.options.str("header"), t.options.str("value"));
+}
+
+SourceRunner::~SourceRunner() {
+  // Destroy order matters: the plugin first (it may still log through us), then
+  // outstanding messages (their opaques point into tracker_), then the producer.
+  plugin_.reset();
+  if (producer_) {
+    closing_ = true;
+    rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(producer_.get(), 1000);
+    topics_.clear();
+    producer_.reset();
+  }
+}
+
+Status SourceRunner::create_producer() {
+  const auto& c = *env_.connector;
+  std::string error;
+  kafka::ConfPtr conf = kafka::make_conf({kafka::producer_defaults(c.retry_timeout_ms()),
+                                          env_.worker->kafka, env_.worker_overrides, c.kafka},
+                                         error);
+  if (!conf) return Status::Config(error);
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), &delivery_report);
+  std::array<char, 512> err{};
+  producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err.data(), err.size()));
+  if (!producer_) return Status::Config(std::string("cannot create producer: ") + err.data());
+  (void)conf.release();  // rd_kafka_new took ownership
+  default_topic_ = topic(c.topic.c_str());
+  return Status::Ok();
+}
+
+rd_kafka_topic_t* SourceRunner::topic(const char* name) {
+  auto it = topics_.find(name);
+  if (it != topics_.end()) return it->second.get();
+  kafka::TopicPtr t(rd_kafka_topic_new(producer_.get(), name, nullptr));
+  rd_kafka_topic_t* raw = t.get();
+  topics_.emplace(name, std::move(t));
+  return raw;
+}
+
+ferry_status SourceRunner::emit(const ferry_record_view& r, ferry_error* err) {
+  std::string_view partition(r.source_partition.data ? r.source_partition.data : "",
+                             r.source_partition.len);
+  std::string_view offset(r.source_offset.data ? r.source_offset.data : "", r.source_offset.len);
+  if (r.flags & FERRY_RECORD_OFFSET_ONLY) {
+    tracker_.add(partition, offset, 0, /*done=*/true);
+    return FERRY_OK;
+  }
+  size_t bytes = r.key.len + r.value.len;
+  SourceOffsetTracker::Entry* entry = tracker_.add(partition, offset, bytes);
+  ++records_in_;
+  ++emitted_since_poll_;
+
+  kafka::HeadersPtr headers;
+  if (r.header_count > 0 || !insert_headers_.empty()) {
+    headers.reset(rd_kafka_headers_new(r.header_count + insert_headers_.size()));
+    for (size_t i = 0; i < r.header_count; ++i)
+      rd_kafka_header_add(headers.get(), r.headers[i].name, -1, r.headers[i].value.data,
+                          static_cast<ssize_t>(r.headers[i].value.len));
+    for (const auto& [name, value] : insert_headers_)
+      rd_kafka_header_add(headers.get(), name.c_str(), -1, value.data(),
+                          static_cast<ssize_t>(value.size()));
+  }
+  rd_kafka_topic_t* rkt = r.topic ? topic(r.topic) : default_topic_;
+  rd_kafka_resp_err_t e = rd_kafka_producev(
+      producer_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_KEY(const_cast<char*>(r.key.data), r.key.len),
+      RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data), r.value.len),
+      RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_TIMESTAMP(r.timestamp_ms),
+      RD_KAFKA_V_OPAQUE(entry), RD_KAFKA_V_END);
+  if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    (void)headers.release();
+    return FERRY_OK;
+  }
+  // Refused before it was queued (too large, unknown partition...): nothing will be
+  // retried, so this record is bad input as far as delivery is concerned.
+  std::string reason = fmt::format("cannot produce to {}: {}", rd_kafka_topic_name(rkt),
+                                   rd_kafka_err2str(e));
+  if (env_.connector->tolerate_all() && produce_to_dead_letter(r, reason, "produce", entry))
+    return FERRY_OK;
+  detail::write_error(err, reason);
+  failure_ = reason;
+  return FERRY_FATAL;
+}
+
+ferry_status SourceRunner::reject(const ferry_record_view& r, const char* reason,
+                                  ferry_error* err) {
+  std::string_view partition(r.source_partition.data ? r.source_partition.data : "",
+                             r.source_partition.len);
+  std::string_view offset(r.source_offset.data ? r.source_offset.data : "", r.source_offset.len);
+  if (!env_.connector->tolerate_all()) {
+    std::string msg = fmt::format("bad record (errors.tolerance = \"none\"): {}", reason);
+    detail::write_error(err, msg);
+    failure_ = msg;
+    return FERRY_FATAL;
+  }
+  SourceOffsetTracker::Entry* entry = tracker_.add(partition, offset, r.key.len + r.value.len);
+  if (!produce_to_dead_letter(r, reason, "source", entry)) {
+    detail::write_error(err, failure_);
+    return FERRY_FATAL;
+  }
+  return FERRY_OK;
+}
+
+bool SourceRunner::produce_to_dead_letter(const ferry_record_view& r, std::string_view reason,
+                                          std::string_view stage,
+                                          SourceOffsetTracker::Entry* entry) {
+  const auto& c = *env_.connector;
+  if (c.errors.boolean("log"))
+    log_->warn("record sent to dead letter topic {}: {}", c.dead_letter_topic(), reason);
+  DeadLetterContext ctx{reason, stage, c.name, env_.task_id, c.topic, -1, -1};
+  rd_kafka_resp_err_t e = produce_dead_letter(producer_.get(), c.dead_letter_topic(), r, ctx, entry);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    failure_ = fmt::format("cannot write to dead letter topic {}: {}", c.dead_letter_topic(),
+                           rd_kafka_err2str(e));
+    return false;
+  }
+  ++dead_lettered_;
+  return true;
+}
+
+void SourceRunner::on_delivery(const rd_kafka_message_t& msg) {
+  auto* entry = static_cast<SourceOffsetTracker::Entry*>(msg._private);
+  if (closing_) return;  // purged on teardown; the tracker is going away
+  if (msg.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    ++records_out_;
+    bytes_out_ += msg.len + msg.key_len;
+    tracker_.ack(entry);
+    return;
+  }
+  const auto& c = *env_.connector;
+  std::string topic_name = rd_kafka_topic_name(msg.rkt);
+  std::string reason =
+      fmt::format("delivery to {} failed: {}", topic_name, rd_kafka_err2str(msg.err));
+  bool is_dlq = c.tolerate_all() && topic_name == c.dead_letter_topic();
+  if (c.tolerate_all() && !is_dlq) {
+    // The record itself is the problem only for permanent errors; a timeout means
+    // Kafka was unreachable for retry_timeout, which fails the task either way.
+    bool permanent = msg.err != RD_KAFKA_RESP_ERR__MSG_TIMED_OUT &&
+                     msg.err != RD_KAFKA_RESP_ERR__TIMED_OUT &&
+                     msg.err != RD_KAFKA_RESP_ERR__TRANSPORT;
+    if (permanent) {
+      ferry_record_view v{};
+      v.struct_size = sizeof(v);
+      v.key = {static_cast<const char*>(msg.key), msg.key_len};
+      v.value = {static_cast<const char*>(msg.payload), msg.len};
+      if (produce_to_dead_letter(v, reason, "produce", entry)) return;
+    }
+  }
+  if (failure_.empty()) failure_ = reason;
+}
+
+Status SourceRunner::commit_offsets() {
+  auto committable = tracker_.take_committable();
+  publish_metrics();
+  if (committable.empty()) return Status::Ok();
+  std::map<std::string, std::optional<std::string>> changes;
+  for (auto& [p, o] : committable) changes[p] = o;
+  if (auto err = env_.offsets->update(changes))
+    return Status::Retriable("cannot save source offsets: " + *err);
+  if (plugin_.get() != nullptr && plugin_.plugin()->source_committed != nullptr) {
+    for (const auto& [p, o] : committable)
+      plugin_.plugin()->source_committed(plugin_.get(), ferry_bytes{p.data(), p.size()},
+                                       ferry_bytes{o.data(), o.size()});
+  }
+  return Status::Ok();
+}
+
+void SourceRunner::publish_metrics() {
+  auto bump = [&](const char* name, uint64_t now, uint64_t& published) {
+    if (now != published) metrics_.add(name, connector_, task_id_, double(now - published));
+    published = now;
+  };
+  bump("records_in", records_in_, published_in_);
+  bump("records_out", records_out_, published_out_);
+  bump("bytes_out", bytes_out_, published_bytes_);
+  bump("dead_letter_records", dead_lettered_, published_dlq_);
+  metrics_.set("in_flight_records", connector_, task_id_, double(tracker_.in_flight_records()));
+}
+
+Status SourceRunner::poll_plugin(uint32_t max_records, Clock::time_point& retry_since,
+                                 std::chrono::milliseconds& backoff) {
+  ferry_error err{};
+  ferry_status s = plugin_.plugin()->source_poll(plugin_.get(), max_records, &err);
+  if (!failure_.empty()) return Status::Fatal(failure_);
+  if (s == FERRY_OK) {
+    retry_since = Clock::time_point{};
+    backoff = std::chrono::milliseconds(100);
+    return Status::Ok();
+  }
+  Status st = PluginTask::wrap(s, err);
+  if (!st.retriable()) return st;
+  auto now = Clock::now();
+  if (retry_since == Clock::time_point{}) retry_since = now;
+  if (now - retry_since > std::chrono::milliseconds(env_.connector->retry_timeout_ms()))
+    return Status::Fatal("gave up after errors.retry_timeout: " + st.message());
+  log_->warn("retriable error, retrying in {} ms: {}", backoff.count(), st.message());
+  rd_kafka_poll(producer_.get(), static_cast<int>(backoff.count()));
+  backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
+  return Status::Ok();
+}
+
+void SourceRunner::drain() {
+  auto deadline = Clock::now() + std::chrono::milliseconds(env_.worker->shutdown_timeout_ms);
+  while (tracker_.in_flight_records() > 0 && Clock::now() < deadline && failure_.empty())
+    rd_kafka_poll(producer_.get(), 100);
+  if (tracker_.in_flight_records() > 0)
+    log_->warn("stopping with {} records not acknowledged; they will be sent again on restart",
+               tracker_.in_flight_records());
+}
+
+Status SourceRunner::run(const std::atomic<bool>& stop) {
+  if (Status s = create_producer(); !s.ok()) return s;
+  if (Status s = plugin_.create(env_.connector->descriptor, env_.connector->config, this,
+                              host_api(), connector_, task_id_,
+                              static_cast<uint32_t>(env_.connector->tasks));
+      !s.ok())
+    return s;
+  log_->info("source task started");
+
+  const auto& c = *env_.connector;
+  const auto flush_every = std::chrono::milliseconds(env_.worker->offset_flush_interval_ms);
+  auto next_commit = Clock::now() + flush_every;
+  Clock::time_point retry_since{};
+  auto backoff = std::chrono::milliseconds(100);
+  int idle_ms = 1;
+
+  while (!stop.load(std::memory_order_relaxed)) {
+    rd_kafka_poll(producer_.get(), 0);
+    if (!failure_.empty()) return Status::Fatal(failure_);
+    size_t in_flight = tracker_.in_flight_records();
+    bool room = in_flight < static_cast<size_t>(c.max_in_flight) &&
+                tracker_.in_flight_bytes() < c.max_in_flight_bytes;
+    if (room) {
+      auto max = static_cast<uint32_t>(
+          std::min<size_t>(kMaxRecordsPerPoll, static_cast<size_t>(c.max_in_flight) - in_flight));
+      emitted_since_poll_ = 0;
+      if (Status s = poll_plugin(max, retry_since, backoff); !s.ok()) return s;
+      if (emitted_since_poll_ == 0) {
+        // Nothing to read: wait, waking early for delivery reports.
+        rd_kafka_poll(producer_.get(), idle_ms);
+        idle_ms = std::min(idle_ms * 2, 50);
+      } else {
+        idle_ms = 1;
+      }
+    } else {
+      rd_kafka_poll(producer_.get(), 5);
+    }
+    if (Clock::now() >= next_commit) {
+      if (Status s = commit_offsets(); !s.ok()) log_->warn("{}", s.message());
+      next_commit = Clock::now() + flush_every;
+    }
+  }
+  drain();
+  Status committed = commit_offsets();
+  if (!failure_.empty()) return Status::Fatal(failure_);
+  if (!committed.ok()) return committed;
+  log_->info("source task stopped cleanly");
+  return Status::Ok();
+}
+
+}  // namespace ferry::runtime

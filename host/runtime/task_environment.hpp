@@ -1,0 +1,29 @@
+// Everything a task runner needs from the worker, bundled so runners stay testable.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "config/connector_config.hpp"
+#include "config/worker_config.hpp"
+#include "runtime/durable_map.hpp"
+#include "runtime/metrics_registry.hpp"
+
+namespace ferry::runtime {
+
+struct TaskEnvironment {
+  const config::WorkerConfig* worker;
+  const config::ConnectorConfig* connector;
+  // librdkafka layers applied after the worker's [kafka] and before the connector's
+  // (the embedded broker's address and tuning).
+  config::KafkaProperties worker_overrides;
+  MetricsRegistry* metrics;
+  DurableMap* offsets;
+  DurableMap* state;
+  std::shared_ptr<spdlog::logger> log;
+  uint32_t task_id = 0;
+};
+
+}  // namespace ferry::runtime

@@ -1,0 +1,60 @@
+// The host side of `ferry_host`: what a plugin task reaches through ferry_host_api.
+// Runners derive from TaskHost and implement the parts that differ between sources
+// and sinks; the C trampolines in host_api() catch every exception so none crosses
+// into plugin code.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <spdlog/logger.h>
+
+#include "ferry/abi.h"
+#include "runtime/durable_map.hpp"
+#include "runtime/metrics_registry.hpp"
+
+struct ferry_host {
+  virtual ~ferry_host() = default;
+};
+
+namespace ferry::runtime {
+
+class TaskHost : public ferry_host {
+ public:
+  TaskHost(std::shared_ptr<spdlog::logger> log, MetricsRegistry& metrics, std::string connector,
+           uint32_t task, DurableMap& offsets, DurableMap& state)
+      : log_(std::move(log)),
+        metrics_(metrics),
+        connector_(std::move(connector)),
+        task_id_(task),
+        offsets_(offsets),
+        state_(state) {}
+
+  virtual ferry_status emit(const ferry_record_view& record, ferry_error* err) = 0;
+  virtual ferry_status reject(const ferry_record_view& record, const char* reason,
+                              ferry_error* err) = 0;
+
+  void log(ferry_log_level level, std::string_view message);
+  void counter_add(const char* name, double delta);
+  void gauge_set(const char* name, double value);
+  void offsets_list(ferry_bytes_fn fn, void* user);
+  ferry_status state_put(ferry_bytes key, ferry_bytes value, ferry_error* err);
+  void state_list(ferry_bytes_fn fn, void* user);
+
+  spdlog::logger& logger() { return *log_; }
+  const std::string& connector() const { return connector_; }
+  uint32_t task() const { return task_id_; }
+
+ protected:
+  std::shared_ptr<spdlog::logger> log_;
+  MetricsRegistry& metrics_;
+  std::string connector_;
+  uint32_t task_id_;
+  DurableMap& offsets_;
+  DurableMap& state_;
+};
+
+const ferry_host_api* host_api();
+
+}  // namespace ferry::runtime

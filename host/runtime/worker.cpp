@@ -1,0 +1,130 @@
+#include "runtime/worker.hpp"
+
+#include <signal.h>
+
+#include <set>
+
+#include <fmt/format.h>
+
+#include "common/logging.hpp"
+#include "config/config_loader.hpp"
+#include "kafka/client_config.hpp"
+
+namespace ferry::runtime {
+
+Worker::Worker(config::WorkerConfig cfg, plugins::PluginCatalog& catalog,
+               std::vector<std::string> named_files)
+    : cfg_(std::move(cfg)),
+      catalog_(catalog),
+      named_files_(std::move(named_files)),
+      log_(logging::get("worker")) {}
+
+Worker::~Worker() { stop_all(); }
+
+void Worker::block_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+bool Worker::start_connector(config::ConnectorConfig cfg) {
+  std::string name = cfg.name, error;
+  auto c = Connector::create(std::move(cfg), cfg_, overrides_, metrics_, error);
+  if (!c) {
+    log_->error("connector {} not started: {}", name, error);
+    return false;
+  }
+  log_->info("starting connector {} (plugin {}, {} task(s))", name, c->config().plugin,
+             c->config().tasks);
+  c->start();
+  connectors_[name] = std::move(c);
+  return true;
+}
+
+void Worker::stop_connector(const std::string& name) {
+  auto it = connectors_.find(name);
+  if (it == connectors_.end()) return;
+  log_->info("stopping connector {}", name);
+  it->second->request_stop();
+  it->second->join();
+  connectors_.erase(it);
+}
+
+void Worker::stop_all() {
+  for (auto& [name, c] : connectors_) c->request_stop();  // all drain in parallel
+  for (auto& [name, c] : connectors_) c->join();
+  connectors_.clear();
+}
+
+void Worker::reload() {
+  log_->info("reloading connector files");
+  config::Diagnostics diags;
+  auto files = config::connector_files(cfg_, named_files_, diags);
+  auto loaded = config::load_connectors(files, catalog_, diags);
+  for (const auto& d : diags.items())
+    log_->error("reload: {} (the running version, if any, keeps running)", d.str());
+  std::set<std::string> wanted;
+  std::set<std::string> bad_paths;
+  for (const auto& d : diags.items()) bad_paths.insert(d.path);
+  for (auto& cfg : loaded) {
+    wanted.insert(cfg.name);
+    auto it = connectors_.find(cfg.name);
+    if (it != connectors_.end() && it->second->config().content_hash == cfg.content_hash &&
+        it->second->config().path == cfg.path)
+      continue;
+    if (it != connectors_.end()) stop_connector(cfg.name);
+    start_connector(std::move(cfg));
+  }
+  std::vector<std::string> gone;
+  for (const auto& [name, c] : connectors_) {
+    // A file that is now invalid keeps its old connector running.
+    if (!wanted.contains(name) && !bad_paths.contains(c->config().path)) gone.push_back(name);
+  }
+  for (const auto& name : gone) stop_connector(name);
+}
+
+int Worker::run(std::vector<config::ConnectorConfig> connectors) {
+  if (cfg_.embedded_broker()) {
+    std::string error;
+    embedded_ = kafka::EmbeddedBroker::start(cfg_.state_dir, error);
+    if (!embedded_) {
+      log_->critical("{}", error);
+      return 2;
+    }
+    overrides_ = kafka::embedded_tuning();
+    overrides_["bootstrap.servers"] = embedded_->bootstrap();
+    log_->warn(
+        "no bootstrap.servers configured: running an EMBEDDED in-memory Kafka broker at {} "
+        "(address also in {}). It keeps NOTHING across restarts and only the newest few MiB "
+        "per partition; set [kafka] \"bootstrap.servers\" for real use.",
+        embedded_->bootstrap(), (cfg_.state_dir / "embedded.bootstrap").string());
+  }
+  for (auto& c : connectors) start_connector(std::move(c));
+  if (connectors_.empty()) log_->warn("no connectors configured; waiting for SIGHUP");
+  log_->info("ferry running as {} ({} connector(s))", cfg_.host_id, connectors_.size());
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      reload();
+      continue;
+    }
+    log_->info("received {}, draining and stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    break;
+  }
+  stop_all();
+  embedded_.reset();
+  log_->info("stopped");
+  return 0;
+}
+
+}  // namespace ferry::runtime

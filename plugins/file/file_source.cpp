@@ -1,0 +1,416 @@
+// file-source: reads lines from files matching glob patterns and emits one record per
+// line. Tail mode follows growing files through rename and copytruncate rotation and
+// deletion; batch mode reads each file once and then keeps, deletes or moves it after
+// all of its lines are in Kafka. Checkpoints (byte offsets) are committed by the host
+// only after delivery, so a crash re-reads at most the unacknowledged lines.
+#include <fcntl.h>
+#include <glob.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "checkpoint_codec.hpp"
+#include "ferry/sdk.hpp"
+#include "file_identity.hpp"
+#include "line_splitter.hpp"
+
+namespace ferry::file {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr ferry_option kOptions[] = {
+    opt::list("paths", nullptr, "Glob patterns of files to read, e.g. /var/log/app/*.log",
+              opt::kRequired),
+    opt::one_of("mode", "tail|batch", "tail",
+                "tail: follow growing files; batch: read each file once, then on_done"),
+    opt::one_of("start_at", "beginning|end", "beginning",
+                "Tail mode: where to start in files found at first start without a checkpoint"),
+    opt::duration("scan_interval", "1s", "How often globs are re-evaluated", 10, 3'600'000),
+    opt::duration("eof_timeout", "5s",
+                  "Tail mode: emit a final line without newline after the file is idle this long"),
+    opt::duration("rotate_wait", "5s",
+                  "Tail mode: keep reading a rotated or deleted file this long after it is gone"),
+    opt::size("max_line_bytes", "512KiB", "Longest line emitted as one record", 16, 64 << 20),
+    opt::one_of("max_line_policy", "split|truncate|skip", "split",
+                "Longer lines: split into pieces, truncate, or skip (with a warning)"),
+    opt::string("on_done", "keep", "Batch mode, after a file is delivered: keep, delete, or move:DIR"),
+    opt::one_of("key", "path|none", "path", "Record key: the file path (keeps a file in order)"),
+    opt::size("fingerprint_bytes", "256", "Bytes hashed to recognise a file", 16, 65536),
+    opt::size("read_buffer", "256KiB", "Bytes read per system call", 4096, 16 << 20),
+};
+
+constexpr const char* kEolHeader = "ferry.eol";
+
+struct Tracked {
+  FileKey key;
+  std::string partition;
+  std::string path;
+  int fd = -1;
+  LineSplitter splitter;
+  uint64_t read_pos = 0;
+  Fingerprint fp;
+  Clock::time_point last_data = Clock::now();
+  bool gone = false;  // renamed away or deleted: read what is left, then close
+  Clock::time_point gone_since{};
+
+  Tracked(size_t max_line, LongLinePolicy policy, uint64_t start)
+      : splitter(max_line, policy, start), read_pos(start) {}
+  ~Tracked() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+class FileSource final : public SourceTask {
+ public:
+  FileSource(const Host& host, const Config& cfg)
+      : host_(host),
+        patterns_(cfg.list("paths")),
+        batch_(cfg.str("mode") == "batch"),
+        start_at_end_(cfg.str("start_at") == "end"),
+        scan_interval_(cfg.duration("scan_interval")),
+        eof_timeout_(cfg.duration("eof_timeout")),
+        rotate_wait_(cfg.duration("rotate_wait")),
+        max_line_(cfg.size("max_line_bytes")),
+        policy_(cfg.str("max_line_policy") == "truncate" ? LongLinePolicy::kTruncate
+                : cfg.str("max_line_policy") == "skip"   ? LongLinePolicy::kSkip
+                                                          : LongLinePolicy::kSplit),
+        on_done_(cfg.str("on_done")),
+        key_path_(cfg.str("key") == "path"),
+        fp_bytes_(static_cast<uint32_t>(cfg.size("fingerprint_bytes"))),
+        buffer_size_(cfg.size("read_buffer")) {}
+
+  static Status validate(const Config& cfg) {
+    std::string d = cfg.str("on_done");
+    if (d != "keep" && d != "delete" && !(d.rfind("move:", 0) == 0 && d.size() > 5))
+      return Status::Config("on_done must be \"keep\", \"delete\" or \"move:DIR\", not \"" + d + "\"");
+    if (d != "keep" && cfg.str("mode") != "batch")
+      return Status::Config("on_done applies to mode = \"batch\" only");
+    return Status::Ok();
+  }
+
+  Status start() override {
+    host_.committed_offsets([&](std::string_view p, std::string_view o) {
+      if (auto off = parse_offset(o)) committed_[std::string(p)] = *off;
+    });
+    host_.state([&](std::string_view k, std::string_view v) {
+      if (auto r = parse_file_record(v)) known_[std::string(k)] = *r;
+    });
+    if (on_done_.rfind("move:", 0) == 0) {
+      std::error_code ec;
+      std::filesystem::create_directories(on_done_.substr(5), ec);
+      if (ec) return Status::Config("on_done directory " + on_done_.substr(5) + ": " + ec.message());
+    }
+    host_.info("watching " + join(patterns_) + (batch_ ? " (batch)" : " (tail)"));
+    return Status::Ok();
+  }
+
+  Status poll(uint32_t max_records) override {
+    auto now = Clock::now();
+    if (now >= next_scan_) {
+      scan(now);
+      next_scan_ = now + scan_interval_;
+    }
+    uint32_t budget = max_records;
+    std::vector<FileKey> finished;
+    for (auto& [key, f] : files_) {
+      if (budget == 0) break;
+      bool close = false;
+      if (Status s = read_file(*f, budget, now, close); !s.ok()) return s;
+      if (close) finished.push_back(key);
+    }
+    for (const auto& k : finished) files_.erase(k);
+    return Status::Ok();
+  }
+
+  void committed(std::string_view partition, std::string_view offset) override {
+    auto off = parse_offset(offset);
+    if (!off) return;
+    std::string p(partition);
+    committed_[p] = *off;
+    if (!off->done) return;
+    auto it = awaiting_done_.find(p);
+    if (it == awaiting_done_.end()) return;
+    finish_batch_file(it->second.first, it->second.second);
+    awaiting_done_.erase(it);
+  }
+
+ private:
+  static std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+    return out;
+  }
+
+  void scan(Clock::time_point now) {
+    std::set<std::string> seen;
+    for (const auto& pattern : patterns_) {
+      glob_t g{};
+      int rc = ::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &g);
+      if (rc == 0) {
+        for (size_t i = 0; i < g.gl_pathc; ++i) seen.insert(g.gl_pathv[i]);
+      } else if (rc != GLOB_NOMATCH && !warned_.contains(pattern)) {
+        host_.warn("cannot expand " + pattern + ": " + std::strerror(errno));
+        warned_.insert(pattern);
+      }
+      ::globfree(&g);
+    }
+    if (seen.empty() && !warned_empty_) {
+      host_.warn("no file matches " + join(patterns_) + " yet; will keep looking");
+      warned_empty_ = true;
+    }
+    for (const auto& path : seen) consider(path);
+    if (!batch_) detect_gone(now);
+    first_scan_ = false;
+  }
+
+  void consider(const std::string& path) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+    FileKey key = FileKey::of(st);
+    if (files_.contains(key) || done_.contains(key)) return;
+    if (awaiting_done_.contains(key.partition())) return;
+    open_file(path, st, key);
+  }
+
+  std::optional<Fingerprint> head_fingerprint(int fd, uint32_t len) {
+    std::string head(len, '\0');
+    ssize_t n = ::pread(fd, head.data(), len, 0);
+    if (n < 0) return std::nullopt;
+    head.resize(static_cast<size_t>(n));
+    return Fingerprint{fingerprint(head), static_cast<uint32_t>(n)};
+  }
+
+  void open_file(const std::string& path, const struct stat& st, const FileKey& key) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (warned_.insert(path).second) {
+        host_.warn("cannot open " + path + ": " + std::strerror(errno) + " (will retry)");
+        host_.count("file_open_errors");
+      }
+      return;
+    }
+    warned_.erase(path);
+    std::string partition = key.partition();
+    uint64_t start = 0;
+    bool resumed = false;
+    auto known = known_.find(partition);
+    if (known != known_.end()) {
+      // Same inode as a file we read before: the same file only if its head still hashes
+      // the same (inodes are reused after deletion).
+      auto now_fp = head_fingerprint(fd, known->second.fp.len);
+      if (now_fp && *now_fp == known->second.fp) {
+        auto c = committed_.find(partition);
+        if (c != committed_.end()) {
+          if (c->second.done && batch_) {
+            ::close(fd);
+            done_.insert(key);
+            return;
+          }
+          start = c->second.pos;
+          resumed = true;
+        }
+      }
+    }
+    if (!resumed && !batch_ && first_scan_ && start_at_end_) start = static_cast<uint64_t>(st.st_size);
+    if (start > static_cast<uint64_t>(st.st_size)) {
+      host_.warn(path + " is shorter than its checkpoint (truncated while ferry was stopped); "
+                        "reading it from the start");
+      start = 0;
+    }
+    auto f = std::make_unique<Tracked>(max_line_, policy_, start);
+    f->key = key;
+    f->partition = partition;
+    f->path = path;
+    f->fd = fd;
+    auto fp = head_fingerprint(fd, fp_bytes_);
+    f->fp = fp.value_or(Fingerprint{});
+    remember(*f);
+    host_.info((resumed ? "resuming " : "reading ") + path + " at byte " + std::to_string(start));
+    files_.emplace(key, std::move(f));
+    host_.gauge("files_open", static_cast<double>(files_.size()));
+  }
+
+  void remember(const Tracked& f) {
+    FileRecord r{f.fp, f.path};
+    known_[f.partition] = r;
+    (void)host_.put_state(f.partition, format_file_record(r));
+  }
+
+  void detect_gone(Clock::time_point now) {
+    for (auto& [key, f] : files_) {
+      if (f->gone) continue;
+      struct stat st{};
+      struct stat own{};
+      bool moved = ::stat(f->path.c_str(), &st) != 0 || !(FileKey::of(st) == key);
+      bool deleted = ::fstat(f->fd, &own) == 0 && own.st_nlink == 0;
+      if (moved || deleted) {
+        f->gone = true;
+        f->gone_since = now;
+        host_.info(f->path + (deleted ? " was deleted" : " was rotated away") +
+                   "; reading what is left");
+      }
+    }
+  }
+
+  Status emit_line(Tracked& f, const Line& line) {
+    std::string offset = format_offset(line.end_offset, false);
+    SourceRecord r;
+    r.source_partition = f.partition;
+    r.source_offset = offset;
+    if (line.offset_only) {
+      r.offset_only = true;
+      return host_.emit(r);
+    }
+    if (line.oversized) {
+      host_.count("lines_truncated");
+    }
+    if (key_path_) r.key = f.path;
+    r.value = line.text;
+    if (line.eol == Eol::kCrlf) r.add_header(kEolHeader, "crlf");
+    else if (line.eol == Eol::kNone) r.add_header(kEolHeader, "none");
+    return host_.emit(r);
+  }
+
+  // Reads and emits from one file until the budget is spent or it has no more data.
+  Status read_file(Tracked& f, uint32_t& budget, Clock::time_point now, bool& close) {
+    while (budget > 0) {
+      if (auto line = f.splitter.next()) {
+        if (line->oversized && line->offset_only && policy_ == LongLinePolicy::kSkip)
+          host_.warn("skipped a line longer than max_line_bytes in " + f.path);
+        if (Status s = emit_line(f, *line); !s.ok()) return s;
+        --budget;
+        continue;
+      }
+      if (buffer_.size() < chunk_size()) buffer_.resize(chunk_size());
+      ssize_t n = ::pread(f.fd, buffer_.data(), buffer_.size(), static_cast<off_t>(f.read_pos));
+      if (n > 0) {
+        f.splitter.feed(std::string_view(buffer_.data(), static_cast<size_t>(n)));
+        f.read_pos += static_cast<uint64_t>(n);
+        f.last_data = now;
+        if (f.fp.len < fp_bytes_ && f.read_pos > f.fp.len) {
+          if (auto fp = head_fingerprint(f.fd, fp_bytes_)) {
+            f.fp = *fp;
+            remember(f);
+          }
+        }
+        continue;
+      }
+      if (n < 0) {
+        host_.warn("read error on " + f.path + ": " + std::strerror(errno) + "; reopening later");
+        close = true;
+        return Status::Ok();
+      }
+      return at_eof(f, budget, now, close);
+    }
+    return Status::Ok();
+  }
+
+  Status at_eof(Tracked& f, uint32_t& budget, Clock::time_point now, bool& close) {
+    if (batch_) {
+      if (auto rest = f.splitter.take_rest()) {
+        if (Status s = emit_line(f, *rest); !s.ok()) return s;
+        --budget;
+      }
+      // The marker commits "done" once every line before it is delivered.
+      std::string offset = format_offset(f.splitter.offset(), true);
+      SourceRecord marker;
+      marker.source_partition = f.partition;
+      marker.source_offset = offset;
+      marker.offset_only = true;
+      if (Status s = host_.emit(marker); !s.ok()) return s;
+      awaiting_done_[f.partition] = {f.key, f.path};
+      close = true;
+      return Status::Ok();
+    }
+    struct stat st{};
+    if (::fstat(f.fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < f.read_pos) {
+      // copytruncate: the file was emptied under us. A partial line we hold was the
+      // old content's end; the new content starts over at byte 0.
+      if (auto rest = f.splitter.take_rest()) (void)emit_line(f, *rest);
+      host_.info(f.path + " was truncated; reading it from the start");
+      f.splitter = LineSplitter(max_line_, policy_, 0);
+      f.read_pos = 0;
+      f.fp = head_fingerprint(f.fd, fp_bytes_).value_or(Fingerprint{});
+      remember(f);
+      return Status::Ok();
+    }
+    bool idle = now - f.last_data >= eof_timeout_;
+    if (f.splitter.pending_bytes() > 0 && (idle || f.gone)) {
+      if (f.gone && now - f.gone_since < rotate_wait_ && !idle) return Status::Ok();
+      if (auto rest = f.splitter.take_rest()) {
+        if (Status s = emit_line(f, *rest); !s.ok()) return s;
+        --budget;
+      }
+    }
+    if (f.gone && now - f.gone_since >= rotate_wait_) {
+      host_.info("closing " + f.path + " (" + std::to_string(f.read_pos) + " bytes read)");
+      close = true;
+    }
+    return Status::Ok();
+  }
+
+  void finish_batch_file(const FileKey& key, const std::string& path) {
+    done_.insert(key);
+    struct stat st{};
+    // Act only on the same file we read; it may have been replaced meanwhile.
+    if (::stat(path.c_str(), &st) != 0 || !(FileKey::of(st) == key)) return;
+    if (on_done_ == "delete") {
+      if (::unlink(path.c_str()) != 0)
+        host_.warn("cannot delete " + path + ": " + std::strerror(errno));
+      else
+        host_.info("delivered and deleted " + path);
+    } else if (on_done_.rfind("move:", 0) == 0) {
+      auto target = std::filesystem::path(on_done_.substr(5)) / std::filesystem::path(path).filename();
+      if (::rename(path.c_str(), target.c_str()) != 0)
+        host_.warn("cannot move " + path + " to " + target.string() + ": " + std::strerror(errno));
+      else
+        host_.info("delivered and moved " + path + " to " + target.string());
+    } else {
+      host_.info("delivered " + path);
+    }
+    host_.count("files_done");
+  }
+
+  size_t chunk_size() const { return buffer_size_; }
+
+  Host host_;
+  std::vector<std::string> patterns_;
+  bool batch_;
+  bool start_at_end_;
+  std::chrono::milliseconds scan_interval_, eof_timeout_, rotate_wait_;
+  size_t max_line_;
+  LongLinePolicy policy_;
+  std::string on_done_;
+  bool key_path_;
+  uint32_t fp_bytes_;
+  size_t buffer_size_ = 0;
+  std::vector<char> buffer_;
+
+  std::map<FileKey, std::unique_ptr<Tracked>> files_;
+  std::set<FileKey> done_;
+  std::map<std::string, std::pair<FileKey, std::string>> awaiting_done_;
+  std::map<std::string, Offset> committed_;
+  std::map<std::string, FileRecord> known_;
+  std::set<std::string> warned_;
+  bool warned_empty_ = false;
+  bool first_scan_ = true;
+  Clock::time_point next_scan_{};
+};
+
+}  // namespace
+}  // namespace ferry::file
+
+FERRY_PLUGIN(ferry::file::FileSource, "file-source", "0.1.0",
+             "Reads lines from files (tail or batch); one record per line",
+             ferry::file::kOptions)

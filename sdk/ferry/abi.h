@@ -1,0 +1,233 @@
+/* ferry plugin ABI: the only thing that crosses the .so boundary.
+ *
+ * Everything here is plain C so that a plugin built with another compiler, standard
+ * library or allocator can be loaded safely. Ownership rules:
+ *   - `*_view` structs and every pointer inside them are BORROWED: valid only for the
+ *     duration of the call that hands them over. Copy what you keep.
+ *   - Handles (`ferry_host`, `ferry_task`) are opaque; the side that created one
+ *     destroys it.
+ *   - No exception may propagate out of a function pointer in either direction.
+ *
+ * Compatibility: a module reports FERRY_ABI_VERSION_MAJOR/MINOR and the size of each
+ * struct it was built with. The host refuses a different major version; within one
+ * major version, structs only grow at the end, and a reader checks `struct_size`
+ * before touching a field that was added later.
+ */
+#ifndef FERRY_ABI_H
+#define FERRY_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FERRY_ABI_VERSION_MAJOR 1u
+#define FERRY_ABI_VERSION_MINOR 0u
+#define FERRY_MODULE_ENTRY_SYMBOL "ferry_module_entry"
+
+/* Outcome of a call. RETRIABLE: try the same call again later (with backoff).
+ * FATAL: the task cannot go on; the host restarts it with backoff.
+ * CONFIG: the configuration is wrong; restarting will not help. */
+typedef enum ferry_status {
+  FERRY_OK = 0,
+  FERRY_RETRIABLE = 1,
+  FERRY_FATAL = 2,
+  FERRY_CONFIG = 3
+} ferry_status;
+
+/* Caller-supplied buffer for an error message (as librdkafka's errstr). */
+typedef struct ferry_error {
+  char message[1024];
+} ferry_error;
+
+typedef enum ferry_plugin_kind {
+  FERRY_KIND_SOURCE = 1,
+  FERRY_KIND_SINK = 2,
+  FERRY_KIND_TRANSFORM = 3
+} ferry_plugin_kind;
+
+typedef enum ferry_log_level {
+  FERRY_LOG_TRACE = 0,
+  FERRY_LOG_DEBUG = 1,
+  FERRY_LOG_INFO = 2,
+  FERRY_LOG_WARN = 3,
+  FERRY_LOG_ERROR = 4
+} ferry_log_level;
+
+/* ---- configuration schema -------------------------------------------------------- */
+
+typedef enum ferry_option_type {
+  FERRY_OPT_STRING = 1,
+  FERRY_OPT_INT = 2,
+  FERRY_OPT_FLOAT = 3,
+  FERRY_OPT_BOOL = 4,
+  FERRY_OPT_DURATION = 5, /* "250ms", "5s", "15m", "1h", "2d"; delivered as milliseconds */
+  FERRY_OPT_SIZE = 6,     /* "512", "64KiB", "1MiB", "1GB"; delivered as bytes */
+  FERRY_OPT_STRING_LIST = 7,
+  FERRY_OPT_ENUM = 8 /* a string restricted to `enum_values` */
+} ferry_option_type;
+
+#define FERRY_OPT_REQUIRED 0x1u
+#define FERRY_OPT_SECRET 0x2u    /* masked in logs, REST and docs */
+#define FERRY_OPT_HAS_RANGE 0x4u /* `min`/`max` apply (INT, FLOAT, DURATION, SIZE) */
+
+/* One row of a plugin's option table. `default_value` is written as the user would
+ * write it in TOML (without quotes for strings), e.g. "5s", "true", "a,b" for lists;
+ * NULL means no default. `enum_values` is "|"-separated, e.g. "tail|batch". */
+typedef struct ferry_option {
+  const char* name;
+  ferry_option_type type;
+  uint32_t flags;
+  const char* default_value;
+  const char* enum_values;
+  double min;
+  double max;
+  const char* doc;
+} ferry_option;
+
+/* A validated, defaults-filled option value as the host hands it to a task. Scalars
+ * arrive as their canonical text: INT as decimal, FLOAT as decimal, BOOL as
+ * "true"/"false", DURATION as integer milliseconds, SIZE as integer bytes. */
+typedef struct ferry_config_entry {
+  const char* name;
+  ferry_option_type type;
+  const char* value;         /* scalars; NULL for lists or when absent */
+  const char* const* items;  /* STRING_LIST items */
+  size_t item_count;
+  int present;               /* 0 when the option has no value and no default */
+} ferry_config_entry;
+
+/* ---- records --------------------------------------------------------------------- */
+
+typedef struct ferry_bytes {
+  const char* data; /* NULL means "null" (absent key, tombstone value) */
+  size_t len;
+} ferry_bytes;
+
+typedef struct ferry_header_view {
+  const char* name; /* NUL-terminated */
+  ferry_bytes value;
+} ferry_header_view;
+
+/* The record carries no payload: it only moves the source offset forward once every
+ * record emitted before it in the same source partition is delivered. Lets a source
+ * checkpoint progress that produced no record (an empty file, a skipped line). */
+#define FERRY_RECORD_OFFSET_ONLY 0x1u
+
+typedef struct ferry_record_view {
+  uint32_t struct_size;
+  uint32_t flags;
+  ferry_bytes key;
+  ferry_bytes value;
+  const ferry_header_view* headers;
+  size_t header_count;
+  /* Sources: optional topic (NULL = the connector's topic). Sinks: the record's topic. */
+  const char* topic;
+  int32_t partition;    /* sinks: Kafka partition; sources: -1 (partitioner decides) */
+  int64_t offset;       /* sinks: Kafka offset; sources: unused */
+  int64_t timestamp_ms; /* 0 = now (sources); CreateTime/LogAppendTime (sinks) */
+  /* Sources only: where this record came from, opaque to the host. The host commits
+   * `source_offset` for `source_partition` only after this record and every record
+   * emitted before it for the same partition are acknowledged by Kafka. */
+  ferry_bytes source_partition;
+  ferry_bytes source_offset;
+} ferry_record_view;
+
+/* ---- host services, called by plugins ---------------------------------------------- */
+
+typedef struct ferry_host ferry_host;
+
+typedef void (*ferry_bytes_fn)(void* user, ferry_bytes key, ferry_bytes value);
+
+/* Thread contract: a task is driven by one host thread; every host function taking a
+ * `ferry_host*` must be called from inside a call the host made into that task,
+ * except `log`, which any thread may call. */
+typedef struct ferry_host_api {
+  uint32_t struct_size;
+  void (*log)(ferry_host* host, ferry_log_level level, const char* message, size_t len);
+  /* Adds `delta` to counter `name` (labelled with connector and task by the host). */
+  void (*counter_add)(ferry_host* host, const char* name, double delta);
+  void (*gauge_set)(ferry_host* host, const char* name, double value);
+  /* Sources: hands a record to the host, which copies it. Never blocks. */
+  ferry_status (*emit)(ferry_host* host, const ferry_record_view* record, ferry_error* err);
+  /* A record this task cannot process (bad input). With errors.tolerance = "all" it
+   * goes to the dead letter topic with `reason`; otherwise the task fails. Returns
+   * FERRY_OK when the record was accepted by the dead letter path. */
+  ferry_status (*reject)(ferry_host* host, const ferry_record_view* record, const char* reason,
+                         ferry_error* err);
+  /* Committed source offsets of this connector: one call of `fn` per partition. */
+  void (*offsets_list)(ferry_host* host, ferry_bytes_fn fn, void* user);
+  /* Plugin-private durable key/value state, written atomically under state_dir. A
+   * NULL value.data deletes the key. */
+  ferry_status (*state_put)(ferry_host* host, ferry_bytes key, ferry_bytes value,
+                            ferry_error* err);
+  void (*state_list)(ferry_host* host, ferry_bytes_fn fn, void* user);
+} ferry_host_api;
+
+typedef struct ferry_task_init {
+  uint32_t struct_size;
+  const ferry_host_api* api;
+  ferry_host* host;
+  const char* connector; /* connector name */
+  uint32_t task_id;
+  uint32_t task_count;
+  const ferry_config_entry* config;
+  size_t config_count;
+} ferry_task_init;
+
+/* ---- the plugin ---------------------------------------------------------------------- */
+
+typedef struct ferry_task ferry_task;
+
+typedef struct ferry_plugin {
+  uint32_t struct_size;
+  const char* name;    /* e.g. "file-source"; unique across loaded modules */
+  const char* version; /* the plugin's own version */
+  ferry_plugin_kind kind;
+  const char* description;
+  const ferry_option* options;
+  size_t option_count;
+
+  /* Cross-field checks after the host validated each option against the table.
+   * Optional (NULL). */
+  ferry_status (*validate)(const ferry_config_entry* config, size_t count, ferry_error* err);
+
+  ferry_status (*task_create)(const ferry_task_init* init, ferry_task** out, ferry_error* err);
+  /* Releases everything; the host calls it exactly once per created task. */
+  void (*task_destroy)(ferry_task* task);
+
+  /* Sources: emit up to about `max_records` records through `emit`. Return quickly when
+   * there is nothing to read; the host does the waiting. */
+  ferry_status (*source_poll)(ferry_task* task, uint32_t max_records, ferry_error* err);
+  /* Sources, optional: `offset` is now durably committed for `partition`. */
+  void (*source_committed)(ferry_task* task, ferry_bytes partition, ferry_bytes offset);
+
+  /* Sinks: process a batch; the views are valid during the call only. */
+  ferry_status (*sink_put)(ferry_task* task, const ferry_record_view* records, size_t count,
+                           ferry_error* err);
+  /* Sinks: make everything put so far durable. Offsets are committed after OK. */
+  ferry_status (*sink_flush)(ferry_task* task, ferry_error* err);
+} ferry_plugin;
+
+/* What the module's entry point returns: static data that lives as long as the
+ * module is loaded. */
+typedef struct ferry_module {
+  uint32_t abi_major;
+  uint32_t abi_minor;
+  uint32_t module_size;       /* sizeof(ferry_module) as the plugin saw it */
+  uint32_t plugin_size;       /* sizeof(ferry_plugin) as the plugin saw it */
+  uint32_t record_view_size;  /* sizeof(ferry_record_view) as the plugin saw it */
+  uint32_t host_api_size;     /* sizeof(ferry_host_api) the plugin needs at least */
+  const ferry_plugin* const* plugins;
+  size_t plugin_count;
+} ferry_module;
+
+typedef const ferry_module* (*ferry_module_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FERRY_ABI_H */

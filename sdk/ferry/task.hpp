@@ -1,0 +1,122 @@
+// The classes plugin authors derive from.
+//
+// Threading: the host drives each task from one thread of its own. Every virtual
+// method, and every Host call, happens on that thread; no two calls into one task
+// overlap. Different tasks of the same plugin run on different threads, so state
+// shared between tasks (statics) needs the plugin's own locking.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "ferry/abi.h"
+#include "ferry/config.hpp"
+#include "ferry/record.hpp"
+#include "ferry/status.hpp"
+
+namespace ferry {
+
+// Services the host offers a task: logging, metrics, offsets and durable state.
+class Host {
+ public:
+  Host() = default;
+  explicit Host(const ferry_task_init& init)
+      : api_(init.api),
+        host_(init.host),
+        connector_(init.connector),
+        task_id_(init.task_id),
+        task_count_(init.task_count) {}
+
+  const std::string& connector() const { return connector_; }
+  uint32_t task_id() const { return task_id_; }
+  uint32_t task_count() const { return task_count_; }
+
+  void log(ferry_log_level level, std::string_view msg) const {
+    api_->log(host_, level, msg.data(), msg.size());
+  }
+  void debug(std::string_view msg) const { log(FERRY_LOG_DEBUG, msg); }
+  void info(std::string_view msg) const { log(FERRY_LOG_INFO, msg); }
+  void warn(std::string_view msg) const { log(FERRY_LOG_WARN, msg); }
+  void error(std::string_view msg) const { log(FERRY_LOG_ERROR, msg); }
+
+  void count(const char* metric, double delta = 1) const { api_->counter_add(host_, metric, delta); }
+  void gauge(const char* metric, double value) const { api_->gauge_set(host_, metric, value); }
+
+  Status emit(const SourceRecord& record) const {
+    ferry_record_view v = record.view();
+    ferry_error err;
+    ferry_status s = api_->emit(host_, &v, &err);
+    return wrap(s, err);
+  }
+  // Bad input: dead letter topic under tolerance "all", task failure otherwise.
+  Status reject(const ferry_record_view& record, const std::string& reason) const {
+    ferry_error err;
+    ferry_status s = api_->reject(host_, &record, reason.c_str(), &err);
+    return wrap(s, err);
+  }
+  Status reject(const SourceRecord& record, const std::string& reason) const {
+    ferry_record_view v = record.view();
+    return reject(v, reason);
+  }
+
+  using BytesFn = std::function<void(std::string_view, std::string_view)>;
+  void committed_offsets(const BytesFn& fn) const { api_->offsets_list(host_, &thunk, (void*)&fn); }
+  Status put_state(std::string_view key, std::optional<std::string_view> value) const {
+    ferry_error err;
+    ferry_status s =
+        api_->state_put(host_, to_bytes(key), value ? to_bytes(*value) : null_bytes(), &err);
+    return wrap(s, err);
+  }
+  void state(const BytesFn& fn) const { api_->state_list(host_, &thunk, (void*)&fn); }
+
+ private:
+  static void thunk(void* user, ferry_bytes k, ferry_bytes v) {
+    (*static_cast<const BytesFn*>(user))(std::string_view(k.data, k.len),
+                                         std::string_view(v.data, v.len));
+  }
+  static Status wrap(ferry_status s, const ferry_error& err) {
+    switch (s) {
+      case FERRY_OK: return Status::Ok();
+      case FERRY_RETRIABLE: return Status::Retriable(err.message);
+      case FERRY_CONFIG: return Status::Config(err.message);
+      default: return Status::Fatal(err.message);
+    }
+  }
+  const ferry_host_api* api_ = nullptr;
+  ferry_host* host_ = nullptr;
+  std::string connector_;
+  uint32_t task_id_ = 0;
+  uint32_t task_count_ = 1;
+};
+
+// A source reads from the outside world and emits records. Construct with
+// (const Host&, const Config&); do setup in `start`, not the constructor, so that a
+// failure comes back as a Status.
+class SourceTask {
+ public:
+  virtual ~SourceTask() = default;
+  virtual Status start() { return Status::Ok(); }
+  // Emit up to about `max_records` records with host().emit(). Return promptly (no
+  // blocking waits) when there is nothing to read: the host does the waiting.
+  virtual Status poll(uint32_t max_records) = 0;
+  // `offset` is durably committed for `partition`: every record up to it is in Kafka.
+  virtual void committed(std::string_view partition, std::string_view offset) {
+    (void)partition;
+    (void)offset;
+  }
+};
+
+// A sink receives batches of records from Kafka.
+class SinkTask {
+ public:
+  virtual ~SinkTask() = default;
+  virtual Status start() { return Status::Ok(); }
+  // Process a batch. The views are valid only during the call.
+  virtual Status put(std::span<const RecordView> records) = 0;
+  // Make everything put so far durable; consumer offsets are committed after Ok.
+  virtual Status flush() = 0;
+};
+
+}  // namespace ferry
