@@ -2,10 +2,27 @@
 
 #include <array>
 
+#include "common/logging.hpp"
+
 namespace ferry::kafka {
+
+namespace {
+
+// librdkafka's own log lines join ferry's log stream (same format, component "kafka").
+void log_to_spdlog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  static auto log = logging::get("kafka");
+  auto l = level <= 3 ? spdlog::level::err
+           : level == 4 ? spdlog::level::warn
+           : level <= 6 ? spdlog::level::info
+                        : spdlog::level::debug;
+  log->log(l, "{} {}: {}", rd_kafka_name(rk), fac, buf);
+}
+
+}  // namespace
 
 ConfPtr make_conf(const std::vector<config::KafkaProperties>& layers, std::string& error) {
   ConfPtr conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), &log_to_spdlog);
   std::array<char, 512> err{};
   for (const auto& layer : layers) {
     for (const auto& [k, v] : layer) {

@@ -165,7 +165,8 @@ class FileSource final : public SourceTask {
       }
       ::globfree(&g);
     }
-    if (seen.empty() && !warned_empty_) {
+    if (!seen.empty()) ever_matched_ = true;
+    if (seen.empty() && !ever_matched_ && !warned_empty_) {
       host_.warn("no file matches " + join(patterns_) + " yet; will keep looking");
       warned_empty_ = true;
     }
@@ -404,6 +405,7 @@ class FileSource final : public SourceTask {
   std::map<std::string, FileRecord> known_;
   std::set<std::string> warned_;
   bool warned_empty_ = false;
+  bool ever_matched_ = false;
   bool first_scan_ = true;
   Clock::time_point next_scan_{};
 };

@@ -1,0 +1,84 @@
+#include "support/kafka_env.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace ferry::test {
+
+std::string test_bootstrap() {
+  if (const char* b = std::getenv("FERRY_TEST_BOOTSTRAP"); b && *b) return b;
+  if (const char* dir = std::getenv("FERRY_TEST_KAFKA_DIR"); dir && *dir) {
+    std::string s = read_file(std::string(dir) + "/bootstrap");
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    if (!s.empty()) return s;
+  }
+  throw std::runtime_error(
+      "no test Kafka broker: run the suite with scripts/test.sh (or ctest, whose 'kafka' "
+      "fixture starts one), or set FERRY_TEST_BOOTSTRAP");
+}
+
+std::string unique_topic(const std::string& prefix) {
+  static std::atomic<int> n{0};
+  auto now = std::chrono::system_clock::now().time_since_epoch().count();
+  return prefix + "." + std::to_string(::getpid()) + "." + std::to_string(now % 1000000007) + "." +
+         std::to_string(n++);
+}
+
+std::vector<KafkaMessage> kcat_consume(const std::string& topic) {
+  auto r = run_command({"kcat", "-C", "-b", test_bootstrap(), "-t", topic, "-e", "-q", "-f",
+                        "%p %o %K %S\n%h\n%k%s"});
+  if (r.exit_code != 0) throw std::runtime_error("kcat -C failed: " + r.err);
+  std::vector<KafkaMessage> out;
+  const std::string& s = r.out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t nl = s.find('\n', i);
+    if (nl == std::string::npos) throw std::runtime_error("kcat output truncated");
+    KafkaMessage m;
+    long long klen = 0, vlen = 0;
+    if (std::sscanf(s.c_str() + i, "%d %ld %lld %lld", &m.partition, &m.offset, &klen, &vlen) != 4)
+      throw std::runtime_error("unexpected kcat output");
+    size_t hl = s.find('\n', nl + 1);
+    std::string headers = s.substr(nl + 1, hl - nl - 1);
+    size_t start = 0;
+    while (start < headers.size()) {
+      size_t comma = headers.find(',', start);
+      std::string kv = headers.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      auto eq = kv.find('=');
+      if (eq != std::string::npos) m.headers[kv.substr(0, eq)] = kv.substr(eq + 1);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    i = hl + 1;
+    if (klen >= 0) {
+      m.key = s.substr(i, static_cast<size_t>(klen));
+      i += static_cast<size_t>(klen);
+    }
+    if (vlen >= 0) {
+      m.value = s.substr(i, static_cast<size_t>(vlen));
+      i += static_cast<size_t>(vlen);
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+void kcat_produce_lines(const std::string& topic, const std::string& file) {
+  auto r = run_command({"kcat", "-P", "-b", test_bootstrap(), "-t", topic, "-X",
+                        "enable.idempotence=true"},
+                       {}, file);
+  if (r.exit_code != 0) throw std::runtime_error("kcat -P failed: " + r.err);
+}
+
+std::string ferry_binary() { return FERRY_TEST_BINARY; }
+std::string test_plugin_dir() { return FERRY_TEST_PLUGIN_DIR; }
+std::string source_dir() { return FERRY_SOURCE_DIR; }
+
+}  // namespace ferry::test

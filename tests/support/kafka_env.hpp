@@ -1,0 +1,36 @@
+// The real Kafka broker that ctest's `kafka` fixture starts (scripts/kafka.sh), and
+// kcat as the independent client that checks what ferry wrote.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ferry::test {
+
+// Address of the test broker; throws with instructions when none is running.
+std::string test_bootstrap();
+// A topic name no other test (or earlier run) uses.
+std::string unique_topic(const std::string& prefix);
+
+struct KafkaMessage {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+  std::map<std::string, std::string> headers;
+};
+
+// Every message currently in `topic` (all partitions), read with kcat.
+std::vector<KafkaMessage> kcat_consume(const std::string& topic);
+// Produces each line of `file` as one message with kcat (-P < file).
+void kcat_produce_lines(const std::string& topic, const std::string& file);
+
+// Paths of the binaries under test.
+std::string ferry_binary();
+std::string test_plugin_dir();
+std::string source_dir();
+
+}  // namespace ferry::test
