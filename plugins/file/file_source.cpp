@@ -63,6 +63,7 @@ struct Tracked {
   Clock::time_point last_data = Clock::now();
   bool gone = false;  // renamed away or deleted: read what is left, then close
   Clock::time_point gone_since{};
+  Clock::time_point next_verify{};
 
   Tracked(size_t max_line, LongLinePolicy policy, uint64_t start)
       : splitter(max_line, policy, start), read_pos(start) {}
@@ -336,15 +337,15 @@ class FileSource final : public SourceTask {
     }
     struct stat st{};
     if (::fstat(f.fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < f.read_pos) {
-      // copytruncate: the file was emptied under us. A partial line we hold was the
-      // old content's end; the new content starts over at byte 0.
-      if (auto rest = f.splitter.take_rest()) (void)emit_line(f, *rest);
-      host_.info(f.path + " was truncated; reading it from the start");
-      f.splitter = LineSplitter(max_line_, policy_, 0);
-      f.read_pos = 0;
-      f.fp = head_fingerprint(f.fd, fp_bytes_).value_or(Fingerprint{});
-      remember(f);
-      return Status::Ok();
+      // copytruncate: the file was emptied under us.
+      return read_from_start(f, " was truncated");
+    }
+    if (f.fp.len > 0 && now >= f.next_verify) {
+      // copytruncate followed by new writes can leave the file as long as before; a
+      // changed head is how we notice it was rewritten.
+      f.next_verify = now + scan_interval_;
+      auto head = head_fingerprint(f.fd, f.fp.len);
+      if (head && !(*head == f.fp)) return read_from_start(f, " was truncated and rewritten");
     }
     bool idle = now - f.last_data >= eof_timeout_;
     if (f.splitter.pending_bytes() > 0 && (idle || f.gone)) {
@@ -358,6 +359,19 @@ class FileSource final : public SourceTask {
       host_.info("closing " + f.path + " (" + std::to_string(f.read_pos) + " bytes read)");
       close = true;
     }
+    return Status::Ok();
+  }
+
+  // The file now holds new content from byte 0. A partial line we still hold was the
+  // old content's end, so it goes out as an unterminated line first.
+  Status read_from_start(Tracked& f, const char* what) {
+    if (auto rest = f.splitter.take_rest())
+      if (Status s = emit_line(f, *rest); !s.ok()) return s;
+    host_.info(f.path + what + "; reading it from the start");
+    f.splitter = LineSplitter(max_line_, policy_, 0);
+    f.read_pos = 0;
+    f.fp = head_fingerprint(f.fd, fp_bytes_).value_or(Fingerprint{});
+    remember(f);
     return Status::Ok();
   }
 

@@ -1,1 +1,230 @@
+// file-source and file-sink against the real broker, checked with kcat.
 #include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include "support/ferry_instance.hpp"
+#include "support/kafka_env.hpp"
+#include "support/temp_dir.hpp"
+#include "support/wait_for.hpp"
+
+namespace ferry::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string numbered_lines(int from, int to, const std::string& prefix = "line-") {
+  std::string out;
+  char buf[64];
+  for (int i = from; i <= to; ++i) {
+    int n = std::snprintf(buf, sizeof buf, "%s%07d\n", prefix.c_str(), i);
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+void append(const std::filesystem::path& p, const std::string& s) {
+  std::ofstream out(p, std::ios::binary | std::ios::app);
+  out << s;
+}
+
+std::map<std::string, int> value_counts(const std::vector<KafkaMessage>& msgs) {
+  std::map<std::string, int> counts;
+  for (const auto& m : msgs) counts[m.value.value_or("<null>")]++;
+  return counts;
+}
+
+std::string source_connector(const std::string& topic, const std::string& paths,
+                             const std::string& extra = "") {
+  return "plugin = \"file-source\"\ntopic = \"" + topic + "\"\n[config]\npaths = [\"" + paths +
+         "\"]\nscan_interval = \"100ms\"\n" + extra;
+}
+
+}  // namespace
+
+TEST(FilePipeline, OneMillionLinesArriveExactlyOnce) {
+  TempDir dir;
+  std::string topic = unique_topic("million");
+  dir.write("in/big.log", numbered_lines(1, 1'000'000));
+  FerryInstance ferry(dir);
+  ferry.add_connector("million", source_connector(topic, (dir / "in/*.log").string(),
+                                                  "mode = \"batch\"\non_done = \"move:" +
+                                                      (dir / "done").string() + "\"\n"));
+  ferry.start();
+  // The file is moved only after every line is acknowledged and the offset committed.
+  ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(dir / "done/big.log"); }, 180s))
+      << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+
+  auto msgs = kcat_consume(topic);
+  ASSERT_EQ(msgs.size(), 1'000'000u);
+  auto counts = value_counts(msgs);
+  ASSERT_EQ(counts.size(), 1'000'000u);
+  EXPECT_EQ(counts.begin()->first, "line-0000001");
+  EXPECT_EQ(counts.rbegin()->first, "line-1000000");
+  for (const auto& [v, n] : counts) ASSERT_EQ(n, 1) << v;
+  EXPECT_EQ(*msgs.front().key, (dir / "in/big.log").string());  // key = path keeps order
+}
+
+TEST(FilePipeline, FilesToKafkaToFilesIsByteIdentical) {
+  TempDir dir;
+  std::string topic = unique_topic("roundtrip");
+  std::string content = "first line\n\n  indented\ttabs\n" + std::string(100'000, 'x') +
+                        "\nh\xC3\xA9llo w\xC3\xB6rld \xF0\x9F\x9A\xA2\n" + numbered_lines(1, 50'000);
+  dir.write("in/data.txt", content);
+  FerryInstance ferry(dir);
+  ferry.add_connector("src", source_connector(topic, (dir / "in/*.txt").string(),
+                                              "mode = \"batch\"\n"));
+  ferry.add_connector("sink", "plugin = \"file-sink\"\ntopics = [\"" + topic +
+                                  "\"]\n[config]\npath = \"" + (dir / "out/{topic}.txt").string() +
+                                  "\"\n");
+  ferry.start();
+  auto out = dir / ("out/" + topic + ".txt");
+  ASSERT_TRUE(wait_until(
+      [&] { return std::filesystem::exists(out) && std::filesystem::file_size(out) >= content.size(); },
+      120s))
+      << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  EXPECT_TRUE(read_file(out) == content) << "output differs from input";
+}
+
+TEST(FilePipeline, TailFollowsAppendsAndGlobPicksUpNewFiles) {
+  TempDir dir;
+  std::string topic = unique_topic("tail");
+  dir.write("logs/a.log", numbered_lines(1, 10, "a-"));
+  FerryInstance ferry(dir);
+  ferry.add_connector("tail", source_connector(topic, (dir / "logs/*.log").string(),
+                                               "eof_timeout = \"300ms\"\n"));
+  ferry.start();
+  ASSERT_TRUE(wait_until([&] { return kcat_consume(topic).size() == 10; }, 60s)) << ferry.log();
+  append(dir / "logs/a.log", numbered_lines(11, 20, "a-"));
+  dir.write("logs/b.log", numbered_lines(1, 5, "b-"));
+  append(dir / "logs/b.log", "no newline yet");
+  ASSERT_TRUE(wait_until([&] { return kcat_consume(topic).size() == 26; }, 60s)) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  auto msgs = kcat_consume(topic);
+  auto counts = value_counts(msgs);
+  EXPECT_EQ(counts["a-0000020"], 1);
+  EXPECT_EQ(counts["b-0000005"], 1);
+  ASSERT_EQ(counts["no newline yet"], 1);
+  for (const auto& m : msgs)
+    if (m.value == "no newline yet") {
+      EXPECT_EQ(m.headers.at("ferry.eol"), "none");
+    }
+}
+
+TEST(FilePipeline, RestartResumesFromTheCheckpointWithoutDuplicates) {
+  TempDir dir;
+  std::string topic = unique_topic("resume");
+  dir.write("logs/app.log", numbered_lines(1, 1000));
+  FerryInstance ferry(dir);
+  ferry.add_connector("resume", source_connector(topic, (dir / "logs/*.log").string()));
+  ferry.start();
+  ASSERT_TRUE(wait_until([&] { return kcat_consume(topic).size() == 1000; }, 60s)) << ferry.log();
+  ASSERT_EQ(ferry.stop(), 0) << ferry.log();
+  append(dir / "logs/app.log", numbered_lines(1001, 1500));
+  ferry.start();
+  ASSERT_TRUE(wait_until([&] { return kcat_consume(topic).size() >= 1500; }, 60s)) << ferry.log();
+  ASSERT_EQ(ferry.stop(), 0) << ferry.log();
+  auto counts = value_counts(kcat_consume(topic));
+  EXPECT_EQ(counts.size(), 1500u);
+  for (const auto& [v, n] : counts) ASSERT_EQ(n, 1) << v;
+}
+
+TEST(FilePipeline, RotationByRenameCopytruncateAndDeletionLosesAndDuplicatesNothing) {
+  TempDir dir;
+  std::string topic = unique_topic("rotate");
+  auto log = dir / "logs/app.log";
+  dir.write("logs/app.log", numbered_lines(1, 1000));
+  FerryInstance ferry(dir);
+  ferry.add_connector("rotate", source_connector(topic, log.string(),
+                                                 "rotate_wait = \"1s\"\n"));
+  ferry.start();
+  auto have = [&](size_t n) { return wait_until([&] { return kcat_consume(topic).size() >= n; }, 60s); };
+  ASSERT_TRUE(have(1000)) << ferry.log();
+
+  // Rename rotation: the writer keeps appending to the old file for a moment, then
+  // starts a new one under the watched name.
+  std::filesystem::rename(log, dir / "logs/app.log.1");
+  append(dir / "logs/app.log.1", numbered_lines(1001, 1100));
+  dir.write("logs/app.log", numbered_lines(1101, 1200));
+  ASSERT_TRUE(have(1200)) << ferry.log();
+
+  // copytruncate: copy, then truncate in place; the writer continues in the same file.
+  std::filesystem::copy_file(log, dir / "logs/app.log.2");
+  std::filesystem::resize_file(log, 0);
+  append(log, numbered_lines(1201, 1300));
+  ASSERT_TRUE(have(1300)) << ferry.log();
+
+  // Deletion with unread data: ferry still holds the file open and reads it to the end.
+  append(log, numbered_lines(1301, 1400));
+  std::filesystem::remove(log);
+  ASSERT_TRUE(have(1400)) << ferry.log();
+  dir.write("logs/app.log", numbered_lines(1401, 1500));
+  ASSERT_TRUE(have(1500)) << ferry.log();
+
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  auto counts = value_counts(kcat_consume(topic));
+  EXPECT_EQ(counts.size(), 1500u);
+  for (const auto& [v, n] : counts) ASSERT_EQ(n, 1) << v;
+}
+
+TEST(FilePipeline, BatchModeDeletesOnlyAfterDelivery) {
+  TempDir dir;
+  std::string topic = unique_topic("batchdel");
+  dir.write("spool/one.csv", numbered_lines(1, 300));
+  dir.write("spool/two.csv", "");  // empty file: delivered trivially, deleted too
+  dir.write("spool/three.csv", "a\r\nb\r\nlast-without-newline");
+  FerryInstance ferry(dir);
+  ferry.add_connector("batch", source_connector(topic, (dir / "spool/*.csv").string(),
+                                                "mode = \"batch\"\non_done = \"delete\"\n"));
+  ferry.start();
+  ASSERT_TRUE(wait_until([&] { return std::filesystem::is_empty(dir / "spool"); }, 60s))
+      << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  auto msgs = kcat_consume(topic);
+  EXPECT_EQ(msgs.size(), 303u);
+  auto counts = value_counts(msgs);
+  EXPECT_EQ(counts["a"], 1);
+  EXPECT_EQ(counts["last-without-newline"], 1);
+  for (const auto& m : msgs) {
+    if (m.value == "a") {
+      EXPECT_EQ(m.headers.at("ferry.eol"), "crlf");
+    }
+    if (m.value == "line-0000001") {
+      EXPECT_TRUE(m.headers.empty());
+    }
+  }
+}
+
+TEST(FilePipeline, SinkRotatesBySizeAndLosesNoLine) {
+  TempDir dir;
+  std::string topic = unique_topic("sinkrot");
+  std::string content = numbered_lines(1, 20'000);
+  auto input = dir.write("input.txt", content);
+  kcat_produce_lines(topic, input.string());
+  FerryInstance ferry(dir);
+  ferry.add_connector("sink", "plugin = \"file-sink\"\ntopics = [\"" + topic +
+                                  "\"]\n[config]\npath = \"" + (dir / "out/data.log").string() +
+                                  "\"\nrotate_bytes = \"64KiB\"\n");
+  ferry.start();
+  auto total = [&] {
+    uintmax_t n = 0;
+    if (!std::filesystem::exists(dir / "out")) return n;
+    for (const auto& e : std::filesystem::directory_iterator(dir / "out")) n += e.file_size();
+    return n;
+  };
+  ASSERT_TRUE(wait_until([&] { return total() >= content.size(); }, 60s)) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  std::string joined = read_file(dir / "out/data.log.1");
+  int rotated = 1;
+  while (std::filesystem::exists(dir / ("out/data.log." + std::to_string(rotated + 1))))
+    joined += read_file(dir / ("out/data.log." + std::to_string(++rotated)));
+  if (std::filesystem::exists(dir / "out/data.log")) joined += read_file(dir / "out/data.log");
+  EXPECT_GE(rotated, 3);
+  EXPECT_TRUE(joined == content) << "rotated files do not add up to the input";
+}
+
+}  // namespace ferry::test

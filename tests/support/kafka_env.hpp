@@ -25,6 +25,8 @@ struct KafkaMessage {
 
 // Every message currently in `topic` (all partitions), read with kcat.
 std::vector<KafkaMessage> kcat_consume(const std::string& topic);
+// The next offset to be written in topic/partition (kcat -Q with timestamp -1).
+int64_t end_offset(const std::string& topic, int32_t partition = 0);
 // Produces each line of `file` as one message with kcat (-P < file).
 void kcat_produce_lines(const std::string& topic, const std::string& file);
 

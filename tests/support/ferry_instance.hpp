@@ -1,0 +1,67 @@
+// A ferry process under test: a worker file pointing at the test broker, a state dir
+// and a connectors dir inside a temp dir, and helpers to start, signal and stop it.
+#pragma once
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "support/kafka_env.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace ferry::test {
+
+class FerryInstance {
+ public:
+  // `extra_worker` is appended to the generated worker file (e.g. more [kafka] keys).
+  explicit FerryInstance(const TempDir& dir, const std::string& extra_worker = "",
+                         bool real_broker = true)
+      : dir_(dir) {
+    std::filesystem::create_directories(dir_ / "connectors.d");
+    std::string worker = "[host]\nstate_dir = \"state\"\nconnectors_dir = \"connectors.d\"\n"
+                         "offset_flush_interval = \"100ms\"\nshutdown_timeout = \"20s\"\n"
+                         "plugin_path = [\"" + test_plugin_dir() + "\"]\n";
+    if (real_broker) worker += "[kafka]\n\"bootstrap.servers\" = \"" + test_bootstrap() + "\"\n";
+    worker += extra_worker;
+    worker_ = dir_.write("ferry.toml", worker);
+  }
+
+  std::filesystem::path add_connector(const std::string& name, const std::string& toml) {
+    return dir_.write("connectors.d/" + name + ".toml", toml);
+  }
+
+  // `prefix` runs ferry through another command (e.g. setpriv to drop privileges).
+  void start(std::vector<std::string> prefix = {}) {
+    ++runs_;
+    prefix.insert(prefix.end(), {ferry_binary(), "run", "-c", worker_.string()});
+    proc_ = std::make_unique<Process>(std::move(prefix),
+                                      dir_ / ("ferry-" + std::to_string(runs_) + ".log"));
+  }
+  // SIGTERM and wait; returns the exit code (-1 when it did not exit in time).
+  int stop(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+    if (!proc_) return -1;
+    proc_->signal(SIGTERM);
+    int rc = proc_->wait(timeout);
+    return rc;
+  }
+  void kill9() {
+    proc_->signal(SIGKILL);
+    proc_->wait(std::chrono::seconds(10));
+  }
+  bool running() { return proc_ && proc_->running(); }
+  std::string log() const { return proc_ ? proc_->log() : ""; }
+  std::filesystem::path state_dir() const { return dir_ / "state"; }
+  const std::filesystem::path& worker_file() const { return worker_; }
+
+ private:
+  const TempDir& dir_;
+  std::filesystem::path worker_;
+  std::unique_ptr<Process> proc_;
+  int runs_ = 0;
+};
+
+}  // namespace ferry::test
