@@ -40,6 +40,7 @@ wait_ready() {  # broker answers a metadata request
 start() {
   local dir=$1
   fetch
+  stop "$dir"  # a broker left over from an interrupted run
   mkdir -p "$dir/data"
   read -r port cport < <("$HERE/free-port.py" 2 | paste -sd' ')
   cat >"$dir/server.properties" <<PROPS

@@ -1,8 +1,8 @@
 // ferry's command line. Exit codes: 0 ok, 1 config/usage error, 2 runtime failure.
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/plugin_docs.hpp"
@@ -91,9 +91,12 @@ int cmd_plugins(const std::string& worker_flag, bool json, const std::string& de
                                fmt::join(l.catalog.names(), ", "));
       return 1;
     }
-    if (json) std::cout << cli::plugin_json(*p, true).dump(2) << "\n";
-    else if (markdown) std::cout << cli::plugin_markdown(*p);
-    else std::cout << cli::plugin_text(*p);
+    if (json)
+      std::cout << cli::plugin_json(*p, true).dump(2) << "\n";
+    else if (markdown)
+      std::cout << cli::plugin_markdown(*p);
+    else
+      std::cout << cli::plugin_text(*p);
     return 0;
   }
   if (json) {

@@ -8,9 +8,12 @@ namespace ferry::cli {
 
 const char* kind_name(ferry_plugin_kind kind) {
   switch (kind) {
-    case FERRY_KIND_SOURCE: return "source";
-    case FERRY_KIND_SINK: return "sink";
-    case FERRY_KIND_TRANSFORM: return "transform";
+    case FERRY_KIND_SOURCE:
+      return "source";
+    case FERRY_KIND_SINK:
+      return "sink";
+    case FERRY_KIND_TRANSFORM:
+      return "transform";
   }
   return "unknown";
 }
@@ -65,8 +68,8 @@ std::string plugin_text(const plugins::LoadedPlugin& p) {
     std::string extra = constraint(o);
     out += fmt::format("  {:<22} {:<16} {}{}\n", o.name, config::option_type_name(o.type),
                        (o.flags & FERRY_OPT_REQUIRED) ? "required"
-                       : o.default_value            ? fmt::format("default {}", o.default_value)
-                                                    : "optional",
+                       : o.default_value              ? fmt::format("default {}", o.default_value)
+                                                      : "optional",
                        (o.flags & FERRY_OPT_SECRET) ? ", secret" : "");
     out += fmt::format("  {:<22} {}{}\n", "", o.doc ? o.doc : "",
                        extra.empty() ? "" : " (" + extra + ")");
@@ -76,9 +79,10 @@ std::string plugin_text(const plugins::LoadedPlugin& p) {
 
 std::string plugin_markdown(const plugins::LoadedPlugin& p) {
   const ferry_plugin& d = *p.descriptor;
-  std::string out = fmt::format("## {} ({})\n\n{}\n\n| option | type | default | description |\n"
-                                "|---|---|---|---|\n",
-                                d.name, kind_name(d.kind), d.description ? d.description : "");
+  std::string out = fmt::format(
+      "## {} ({})\n\n{}\n\n| option | type | default | description |\n"
+      "|---|---|---|---|\n",
+      d.name, kind_name(d.kind), d.description ? d.description : "");
   for (size_t i = 0; i < d.option_count; ++i) {
     const ferry_option& o = d.options[i];
     std::string def = (o.flags & FERRY_OPT_REQUIRED) ? "**required**"

@@ -40,8 +40,7 @@ std::optional<std::string> write_file_atomically(const std::filesystem::path& pa
   return std::nullopt;
 }
 
-std::optional<std::string> read_whole_file(const std::filesystem::path& path,
-                                           std::string* error) {
+std::optional<std::string> read_whole_file(const std::filesystem::path& path, std::string* error) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     if (errno != ENOENT && error) *error = errno_text("cannot open", path);

@@ -20,8 +20,8 @@ constexpr std::array kTopOptions{
     o::string("topic", nullptr, "Sources: destination topic"),
     o::list("topics", nullptr, "Sinks: topics to consume"),
     o::integer("tasks", "1", "Number of tasks", 1, 256),
-    o::integer("max_in_flight", "20000", "Records per task sent but not yet acknowledged",
-               1, 10'000'000),
+    o::integer("max_in_flight", "20000", "Records per task sent but not yet acknowledged", 1,
+               10'000'000),
     o::size("max_in_flight_bytes", "16MiB",
             "Bytes per task sent but not yet acknowledged (backpressure)", 1024, 1e12),
 };
@@ -89,8 +89,9 @@ void check_plugin_fields(const toml::table& root, const std::string& path, Diagn
   if (p->kind == FERRY_KIND_SINK && cfg.topics.empty())
     diags.add(path, root, fmt::format("sink plugin \"{}\" needs topics = [\"...\"]", cfg.plugin));
   if (cfg.tolerate_all() && cfg.dead_letter_topic().empty())
-    diags.add(path, root,
-              "[errors] tolerance = \"all\" needs dead_letter_topic (bad records must go somewhere)");
+    diags.add(
+        path, root,
+        "[errors] tolerance = \"all\" needs dead_letter_topic (bad records must go somewhere)");
 
   cfg.config = validate_options(root["config"].as_table(),
                                 std::span<const ferry_option>(p->options, p->option_count), path,

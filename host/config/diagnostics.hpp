@@ -23,7 +23,9 @@ class Diagnostics {
   void add(std::string path, uint32_t line, uint32_t column, std::string message);
   // Located at `node`; falls back to the file when the node has no source position.
   void add(const std::string& path, const toml::node& node, std::string message);
-  void add_file(const std::string& path, std::string message) { add(path, 0, 0, std::move(message)); }
+  void add_file(const std::string& path, std::string message) {
+    add(path, 0, 0, std::move(message));
+  }
 
   bool empty() const { return items_.empty(); }
   const std::vector<Diagnostic>& items() const { return items_; }

@@ -18,8 +18,10 @@ void flatten(const toml::table& table, const std::string& prefix, const std::str
       flatten(*t, k + ".", path, diags, props);
     } else if (const auto* s = node.as_string()) {
       auto r = substitute(s->get());
-      if (!r.ok) diags.add(path, node, fmt::format("[kafka] {}: {}", k, r.error));
-      else props[k] = r.ok->value;
+      if (!r.ok)
+        diags.add(path, node, fmt::format("[kafka] {}: {}", k, r.error));
+      else
+        props[k] = r.ok->value;
     } else if (const auto* i = node.as_integer()) {
       props[k] = std::to_string(i->get());
     } else if (const auto* b = node.as_boolean()) {

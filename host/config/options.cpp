@@ -39,13 +39,20 @@ std::vector<std::string_view> split_enum(const char* values) {
 
 const char* node_kind(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    default: return "a date/time";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    default:
+      return "a date/time";
   }
 }
 
@@ -55,8 +62,9 @@ struct Checker {
   Diagnostics& diags;
 
   void error(const toml::node& node, const ferry_option& opt, const std::string& msg) {
-    diags.add(path, node, fmt::format("{}{}: {}", where.empty() ? "" : std::string(where) + " ",
-                                      opt.name, msg));
+    diags.add(
+        path, node,
+        fmt::format("{}{}: {}", where.empty() ? "" : std::string(where) + " ", opt.name, msg));
   }
 
   // Reads a string node, expanding ${...}; marks the value secret when it came from a file.
@@ -127,9 +135,12 @@ void Checker::scalar(const toml::node& node, const ferry_option& opt, OptionValu
     }
     case FERRY_OPT_FLOAT: {
       double v = 0;
-      if (const auto* f = node.as_floating_point()) v = f->get();
-      else if (const auto* i = node.as_integer()) v = static_cast<double>(i->get());
-      else return wrong("a number");
+      if (const auto* f = node.as_floating_point())
+        v = f->get();
+      else if (const auto* i = node.as_integer())
+        v = static_cast<double>(i->get());
+      else
+        return wrong("a number");
       if (!in_range(node, opt, v, "")) return;
       out.scalar = fmt::format("{}", v);
       break;
@@ -139,7 +150,8 @@ void Checker::scalar(const toml::node& node, const ferry_option& opt, OptionValu
       if (!v) return wrong("a duration string such as \"500ms\", \"5s\" or \"15m\"");
       auto ms = parse_duration_ms(*v);
       if (!ms) {
-        error(node, opt, fmt::format("\"{}\" is not a duration (use a number with ms, s, m, h or d)", *v));
+        error(node, opt,
+              fmt::format("\"{}\" is not a duration (use a number with ms, s, m, h or d)", *v));
         return;
       }
       if (!in_range(node, opt, static_cast<double>(*ms), "ms")) return;
@@ -322,8 +334,10 @@ Options validate_options(const toml::table* table, std::span<const ferry_option>
     v.secret = (opt.flags & FERRY_OPT_SECRET) != 0;
     const toml::node* node = table ? table->get(opt.name) : nullptr;
     if (node != nullptr) {
-      if (opt.type == FERRY_OPT_STRING_LIST) check.list(*node, opt, v);
-      else check.scalar(*node, opt, v);
+      if (opt.type == FERRY_OPT_STRING_LIST)
+        check.list(*node, opt, v);
+      else
+        check.scalar(*node, opt, v);
     } else if ((opt.flags & FERRY_OPT_REQUIRED) != 0) {
       if (table != nullptr && table->source().begin.line != 0) {
         diags.add(path, *table,
@@ -356,14 +370,22 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
 
 const char* option_type_name(ferry_option_type type) {
   switch (type) {
-    case FERRY_OPT_STRING: return "string";
-    case FERRY_OPT_INT: return "integer";
-    case FERRY_OPT_FLOAT: return "float";
-    case FERRY_OPT_BOOL: return "bool";
-    case FERRY_OPT_DURATION: return "duration";
-    case FERRY_OPT_SIZE: return "size";
-    case FERRY_OPT_STRING_LIST: return "list of strings";
-    case FERRY_OPT_ENUM: return "enum";
+    case FERRY_OPT_STRING:
+      return "string";
+    case FERRY_OPT_INT:
+      return "integer";
+    case FERRY_OPT_FLOAT:
+      return "float";
+    case FERRY_OPT_BOOL:
+      return "bool";
+    case FERRY_OPT_DURATION:
+      return "duration";
+    case FERRY_OPT_SIZE:
+      return "size";
+    case FERRY_OPT_STRING_LIST:
+      return "list of strings";
+    case FERRY_OPT_ENUM:
+      return "enum";
   }
   return "unknown";
 }

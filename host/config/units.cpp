@@ -32,12 +32,18 @@ std::optional<int64_t> parse_duration_ms(std::string_view text) {
   std::string_view unit;
   if (!split_number(text, n, unit)) return std::nullopt;
   double factor = 0;
-  if (unit == "ms") factor = 1;
-  else if (unit == "s") factor = 1000;
-  else if (unit == "m") factor = 60'000;
-  else if (unit == "h") factor = 3'600'000;
-  else if (unit == "d") factor = 86'400'000;
-  else return std::nullopt;  // a bare number is ambiguous for a duration: require a unit
+  if (unit == "ms")
+    factor = 1;
+  else if (unit == "s")
+    factor = 1000;
+  else if (unit == "m")
+    factor = 60'000;
+  else if (unit == "h")
+    factor = 3'600'000;
+  else if (unit == "d")
+    factor = 86'400'000;
+  else
+    return std::nullopt;  // a bare number is ambiguous for a duration: require a unit
   double ms = n * factor;
   if (ms > 9e15) return std::nullopt;
   return static_cast<int64_t>(std::llround(ms));
@@ -48,14 +54,22 @@ std::optional<uint64_t> parse_size_bytes(std::string_view text) {
   std::string_view unit;
   if (!split_number(text, n, unit)) return std::nullopt;
   double factor = 0;
-  if (unit.empty() || unit == "B") factor = 1;
-  else if (unit == "KB" || unit == "kB") factor = 1e3;
-  else if (unit == "MB") factor = 1e6;
-  else if (unit == "GB") factor = 1e9;
-  else if (unit == "KiB") factor = 1024.0;
-  else if (unit == "MiB") factor = 1024.0 * 1024;
-  else if (unit == "GiB") factor = 1024.0 * 1024 * 1024;
-  else return std::nullopt;
+  if (unit.empty() || unit == "B")
+    factor = 1;
+  else if (unit == "KB" || unit == "kB")
+    factor = 1e3;
+  else if (unit == "MB")
+    factor = 1e6;
+  else if (unit == "GB")
+    factor = 1e9;
+  else if (unit == "KiB")
+    factor = 1024.0;
+  else if (unit == "MiB")
+    factor = 1024.0 * 1024;
+  else if (unit == "GiB")
+    factor = 1024.0 * 1024 * 1024;
+  else
+    return std::nullopt;
   double bytes = n * factor;
   if (bytes > 1.8e19) return std::nullopt;
   return static_cast<uint64_t>(std::llround(bytes));

@@ -20,8 +20,8 @@ constexpr std::array kHostOptions{
     o::string("connectors_dir", nullptr, "Directory of drop-in connector files (*.toml)"),
     o::string("state_dir", "/var/lib/ferry", "Offsets, checkpoints and span state"),
     o::duration("shutdown_timeout", "30s", "How long SIGTERM waits for in-flight records"),
-    o::duration("offset_flush_interval", "1s", "How often committed source offsets are saved",
-                10, 3'600'000),
+    o::duration("offset_flush_interval", "1s", "How often committed source offsets are saved", 10,
+                3'600'000),
     o::one_of("log_level", "trace|debug|info|warn|error", "info", "Log level"),
     o::one_of("log_format", "text|json", "text", "Log line format"),
 };

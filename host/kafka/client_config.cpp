@@ -11,7 +11,7 @@ namespace {
 // librdkafka's own log lines join ferry's log stream (same format, component "kafka").
 void log_to_spdlog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
   static auto log = logging::get("kafka");
-  auto l = level <= 3 ? spdlog::level::err
+  auto l = level <= 3   ? spdlog::level::err
            : level == 4 ? spdlog::level::warn
            : level <= 6 ? spdlog::level::info
                         : spdlog::level::debug;
@@ -63,7 +63,12 @@ config::KafkaProperties consumer_defaults(const std::string& group_id) {
 }
 
 config::KafkaProperties embedded_tuning() {
-  return {{"fetch.wait.max.ms", "5"}, {"topic.metadata.refresh.interval.ms", "2000"}};
+  return {{"topic.metadata.refresh.interval.ms", "2000"}};
+}
+
+config::KafkaProperties embedded_consumer_tuning() {
+  // The mock broker answers an empty fetch only after the full wait.
+  return {{"fetch.wait.max.ms", "5"}};
 }
 
 }  // namespace ferry::kafka

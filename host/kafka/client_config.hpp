@@ -11,7 +11,6 @@
 
 namespace ferry::kafka {
 
-
 // Returns null and sets `error` when librdkafka rejects a property.
 ConfPtr make_conf(const std::vector<config::KafkaProperties>& layers, std::string& error);
 
@@ -19,5 +18,6 @@ config::KafkaProperties producer_defaults(int64_t retry_timeout_ms);
 config::KafkaProperties consumer_defaults(const std::string& group_id);
 // Settings that make clients of the embedded mock broker responsive.
 config::KafkaProperties embedded_tuning();
+config::KafkaProperties embedded_consumer_tuning();
 
 }  // namespace ferry::kafka

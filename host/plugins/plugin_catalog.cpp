@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
-#include <fmt/format.h>
 
 namespace ferry::plugins {
 
@@ -16,15 +16,17 @@ PluginCatalog::~PluginCatalog() {
 
 std::string check_module_abi(const ferry_module& m) {
   if (m.abi_major != FERRY_ABI_VERSION_MAJOR)
-    return fmt::format("built for plugin ABI {}.{}, but this ferry speaks ABI {}.{}; rebuild it "
-                       "against this ferry's sdk/",
-                       m.abi_major, m.abi_minor, FERRY_ABI_VERSION_MAJOR, FERRY_ABI_VERSION_MINOR);
+    return fmt::format(
+        "built for plugin ABI {}.{}, but this ferry speaks ABI {}.{}; rebuild it "
+        "against this ferry's sdk/",
+        m.abi_major, m.abi_minor, FERRY_ABI_VERSION_MAJOR, FERRY_ABI_VERSION_MINOR);
   if (m.module_size < sizeof(ferry_module) || m.plugin_size < sizeof(ferry_plugin) ||
       m.record_view_size < sizeof(ferry_record_view))
-    return fmt::format("descriptor sizes ({}/{}/{}) are smaller than ABI {}.{} requires; the "
-                       "module is corrupt or built against a broken sdk/",
-                       m.module_size, m.plugin_size, m.record_view_size, FERRY_ABI_VERSION_MAJOR,
-                       FERRY_ABI_VERSION_MINOR);
+    return fmt::format(
+        "descriptor sizes ({}/{}/{}) are smaller than ABI {}.{} requires; the "
+        "module is corrupt or built against a broken sdk/",
+        m.module_size, m.plugin_size, m.record_view_size, FERRY_ABI_VERSION_MAJOR,
+        FERRY_ABI_VERSION_MINOR);
   if (m.host_api_size > sizeof(ferry_host_api))
     return fmt::format("needs a newer ferry (ABI {}.{} host services); this ferry speaks {}.{}",
                        m.abi_major, m.abi_minor, FERRY_ABI_VERSION_MAJOR, FERRY_ABI_VERSION_MINOR);
@@ -103,7 +105,8 @@ std::filesystem::path bundled_plugin_dir() {
   boost::dll::fs::error_code ec;
   auto exe = boost::dll::program_location(ec);
   if (ec) return {};
-  return (std::filesystem::path(exe.parent_path().string()) / ".." / "lib" / "ferry" / "plugins").lexically_normal();
+  return (std::filesystem::path(exe.parent_path().string()) / ".." / "lib" / "ferry" / "plugins")
+      .lexically_normal();
 }
 
 }  // namespace ferry::plugins

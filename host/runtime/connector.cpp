@@ -20,6 +20,7 @@ std::unique_ptr<Connector> Connector::create(config::ConnectorConfig cfg,
     env.worker = &worker;
     env.connector = &c->cfg_;
     env.worker_overrides = worker_overrides;
+    env.embedded_broker = worker.embedded_broker();
     env.metrics = &metrics;
     env.offsets = c->offsets_.get();
     env.state = c->state_.get();

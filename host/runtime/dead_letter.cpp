@@ -24,8 +24,7 @@ rd_kafka_resp_err_t produce_dead_letter(rd_kafka_t* rk, const std::string& topic
   add("ferry.error.connector", ctx.connector);
   add("ferry.error.task", std::to_string(ctx.task));
   if (!ctx.origin_topic.empty()) add("ferry.error.topic", ctx.origin_topic);
-  if (ctx.origin_partition >= 0)
-    add("ferry.error.partition", std::to_string(ctx.origin_partition));
+  if (ctx.origin_partition >= 0) add("ferry.error.partition", std::to_string(ctx.origin_partition));
   if (ctx.origin_offset >= 0) add("ferry.error.offset", std::to_string(ctx.origin_offset));
   auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch())

@@ -77,8 +77,10 @@ std::optional<std::string> DurableMap::update(
   std::lock_guard lock(mu_);
   auto next = entries_;
   for (const auto& [k, v] : changes) {
-    if (v) next[k] = *v;
-    else next.erase(k);
+    if (v)
+      next[k] = *v;
+    else
+      next.erase(k);
   }
   nlohmann::json entries = nlohmann::json::object();
   for (const auto& [k, v] : next) entries[encode(k)] = encode(v);

@@ -22,7 +22,8 @@ class DurableMap {
   void for_each(const std::function<void(const std::string&, const std::string&)>& fn) const;
   // Applies the updates (nullopt value = erase) and persists before returning. On
   // failure the in-memory map is unchanged and the error is returned.
-  std::optional<std::string> update(const std::map<std::string, std::optional<std::string>>& changes);
+  std::optional<std::string> update(
+      const std::map<std::string, std::optional<std::string>>& changes);
 
   const std::filesystem::path& file() const { return file_; }
 

@@ -46,10 +46,14 @@ class PluginTask {
 
   static Status wrap(ferry_status s, const ferry_error& err) {
     switch (s) {
-      case FERRY_OK: return Status::Ok();
-      case FERRY_RETRIABLE: return Status::Retriable(err.message);
-      case FERRY_CONFIG: return Status::Config(err.message);
-      default: return Status::Fatal(err.message);
+      case FERRY_OK:
+        return Status::Ok();
+      case FERRY_RETRIABLE:
+        return Status::Retriable(err.message);
+      case FERRY_CONFIG:
+        return Status::Config(err.message);
+      default:
+        return Status::Fatal(err.message);
     }
   }
 

@@ -47,6 +47,7 @@ Status SinkRunner::create_consumer() {
   std::string error;
   kafka::ConfPtr conf = kafka::make_conf(
       {kafka::consumer_defaults("ferry-" + c.name), env_.worker->kafka, env_.worker_overrides,
+       env_.embedded_broker ? kafka::embedded_consumer_tuning() : config::KafkaProperties{},
        c.kafka},
       error);
   if (!conf) return Status::Config(error);
@@ -57,7 +58,8 @@ Status SinkRunner::create_consumer() {
   if (!consumer_) return Status::Config(std::string("cannot create consumer: ") + err.data());
   (void)conf.release();
   rd_kafka_poll_set_consumer(consumer_.get());
-  kafka::PartitionListPtr topics(rd_kafka_topic_partition_list_new(static_cast<int>(c.topics.size())));
+  kafka::PartitionListPtr topics(
+      rd_kafka_topic_partition_list_new(static_cast<int>(c.topics.size())));
   for (const auto& t : c.topics)
     rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
   if (auto e = rd_kafka_subscribe(consumer_.get(), topics.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -67,10 +69,10 @@ Status SinkRunner::create_consumer() {
 
 Status SinkRunner::create_dead_letter_producer() {
   std::string error;
-  kafka::ConfPtr conf = kafka::make_conf(
-      {kafka::producer_defaults(env_.connector->retry_timeout_ms()), env_.worker->kafka,
-       env_.worker_overrides, env_.connector->kafka},
-      error);
+  kafka::ConfPtr conf =
+      kafka::make_conf({kafka::producer_defaults(env_.connector->retry_timeout_ms()),
+                        env_.worker->kafka, env_.worker_overrides, env_.connector->kafka},
+                       error);
   if (!conf) return Status::Config(error);
   // Consumer-only properties in the connector's [kafka] would make a producer warn;
   // they are harmless, so the layers are shared.
@@ -98,7 +100,7 @@ ferry_status SinkRunner::reject(const ferry_record_view& r, const char* reason, 
   }
   if (c.errors.boolean("log"))
     log_->warn("record {} sent to dead letter topic {}: {}", where, c.dead_letter_topic(), reason);
-  DeadLetterContext ctx{reason, "sink", c.name, env_.task_id, r.topic ? r.topic : "",
+  DeadLetterContext ctx{reason,      "sink",  c.name, env_.task_id, r.topic ? r.topic : "",
                         r.partition, r.offset};
   auto e = produce_dead_letter(dead_letter_.get(), c.dead_letter_topic(), r, ctx, nullptr);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -126,8 +128,7 @@ void SinkRunner::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_
   // next owner re-processes it (allowed, but avoidable).
   if (!pending_.empty() && failure_.empty()) {
     if (Status s = flush_and_commit(); !s.ok())
-      log_->warn("could not commit before rebalance, records will be redelivered: {}",
-                 s.message());
+      log_->warn("could not commit before rebalance, records will be redelivered: {}", s.message());
   }
   pending_.clear();
   log_->info("revoked {} partition(s)", parts->cnt);
@@ -156,8 +157,8 @@ Status SinkRunner::with_retries(const char* what, F&& call) {
     if (!failure_.empty()) return Status::Fatal(failure_);
     if (!s.retriable()) return s;
     if (Clock::now() - started > std::chrono::milliseconds(env_.connector->retry_timeout_ms()))
-      return Status::Fatal(fmt::format("{} gave up after errors.retry_timeout: {}", what,
-                                       s.message()));
+      return Status::Fatal(
+          fmt::format("{} gave up after errors.retry_timeout: {}", what, s.message()));
     log_->warn("{} failed (retriable), retrying in {} ms: {}", what, backoff.count(), s.message());
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
@@ -218,7 +219,8 @@ Status SinkRunner::flush_and_commit() {
       return Status::Fatal("dead letter records not acknowledged within errors.retry_timeout");
     if (!failure_.empty()) return Status::Fatal(failure_);
   }
-  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(pending_.size())));
+  kafka::PartitionListPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(pending_.size())));
   for (const auto& [tp, next] : pending_)
     rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = next;
   rd_kafka_resp_err_t e = rd_kafka_commit(consumer_.get(), list.get(), 0);
@@ -245,9 +247,9 @@ Status SinkRunner::run(const std::atomic<bool>& stop) {
   if (env_.connector->tolerate_all()) {
     if (Status s = create_dead_letter_producer(); !s.ok()) return s;
   }
-  if (Status s = plugin_.create(env_.connector->descriptor, env_.connector->config, this,
-                              host_api(), connector_, task_id_,
-                              static_cast<uint32_t>(env_.connector->tasks));
+  if (Status s =
+          plugin_.create(env_.connector->descriptor, env_.connector->config, this, host_api(),
+                         connector_, task_id_, static_cast<uint32_t>(env_.connector->tasks));
       !s.ok())
     return s;
   if (Status s = create_consumer(); !s.ok()) return s;

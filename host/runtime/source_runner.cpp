@@ -104,8 +104,8 @@ ferry_status SourceRunner::emit(const ferry_record_view& r, ferry_error* err) {
   }
   // Refused before it was queued (too large, unknown partition...): nothing will be
   // retried, so this record is bad input as far as delivery is concerned.
-  std::string reason = fmt::format("cannot produce to {}: {}", rd_kafka_topic_name(rkt),
-                                   rd_kafka_err2str(e));
+  std::string reason =
+      fmt::format("cannot produce to {}: {}", rd_kafka_topic_name(rkt), rd_kafka_err2str(e));
   if (env_.connector->tolerate_all() && produce_to_dead_letter(r, reason, "produce", entry))
     return FERRY_OK;
   detail::write_error(err, reason);
@@ -139,7 +139,8 @@ bool SourceRunner::produce_to_dead_letter(const ferry_record_view& r, std::strin
   if (c.errors.boolean("log"))
     log_->warn("record sent to dead letter topic {}: {}", c.dead_letter_topic(), reason);
   DeadLetterContext ctx{reason, stage, c.name, env_.task_id, c.topic, -1, -1};
-  rd_kafka_resp_err_t e = produce_dead_letter(producer_.get(), c.dead_letter_topic(), r, ctx, entry);
+  rd_kafka_resp_err_t e =
+      produce_dead_letter(producer_.get(), c.dead_letter_topic(), r, ctx, entry);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     failure_ = fmt::format("cannot write to dead letter topic {}: {}", c.dead_letter_topic(),
                            rd_kafka_err2str(e));
@@ -191,7 +192,7 @@ Status SourceRunner::commit_offsets() {
   if (plugin_.get() != nullptr && plugin_.plugin()->source_committed != nullptr) {
     for (const auto& [p, o] : committable)
       plugin_.plugin()->source_committed(plugin_.get(), ferry_bytes{p.data(), p.size()},
-                                       ferry_bytes{o.data(), o.size()});
+                                         ferry_bytes{o.data(), o.size()});
   }
   return Status::Ok();
 }
@@ -241,9 +242,9 @@ void SourceRunner::drain() {
 
 Status SourceRunner::run(const std::atomic<bool>& stop) {
   if (Status s = create_producer(); !s.ok()) return s;
-  if (Status s = plugin_.create(env_.connector->descriptor, env_.connector->config, this,
-                              host_api(), connector_, task_id_,
-                              static_cast<uint32_t>(env_.connector->tasks));
+  if (Status s =
+          plugin_.create(env_.connector->descriptor, env_.connector->config, this, host_api(),
+                         connector_, task_id_, static_cast<uint32_t>(env_.connector->tasks));
       !s.ok())
     return s;
   log_->info("source task started");

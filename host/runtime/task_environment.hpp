@@ -19,6 +19,7 @@ struct TaskEnvironment {
   // librdkafka layers applied after the worker's [kafka] and before the connector's
   // (the embedded broker's address and tuning).
   config::KafkaProperties worker_overrides;
+  bool embedded_broker = false;
   MetricsRegistry* metrics;
   DurableMap* offsets;
   DurableMap* state;

@@ -7,9 +7,9 @@
 namespace ferry::runtime {
 
 void TaskHost::log(ferry_log_level level, std::string_view message) {
-  static constexpr spdlog::level::level_enum kLevels[] = {
-      spdlog::level::trace, spdlog::level::debug, spdlog::level::info, spdlog::level::warn,
-      spdlog::level::err};
+  static constexpr spdlog::level::level_enum kLevels[] = {spdlog::level::trace,
+                                                          spdlog::level::debug, spdlog::level::info,
+                                                          spdlog::level::warn, spdlog::level::err};
   auto l = level <= FERRY_LOG_ERROR ? kLevels[level] : spdlog::level::err;
   log_->log(l, "{}", message);
 }
@@ -44,7 +44,9 @@ void TaskHost::state_list(ferry_bytes_fn fn, void* user) {
 
 namespace {
 
-TaskHost* self(ferry_host* h) { return static_cast<TaskHost*>(h); }
+TaskHost* self(ferry_host* h) {
+  return static_cast<TaskHost*>(h);
+}
 
 template <typename F>
 ferry_status guard(ferry_error* err, F&& f) {
@@ -103,6 +105,8 @@ const ferry_host_api kApi = {
 
 }  // namespace
 
-const ferry_host_api* host_api() { return &kApi; }
+const ferry_host_api* host_api() {
+  return &kApi;
+}
 
 }  // namespace ferry::runtime

@@ -9,10 +9,14 @@ namespace ferry::runtime {
 
 const char* task_state_name(TaskState s) {
   switch (s) {
-    case TaskState::kStarting: return "UNASSIGNED";
-    case TaskState::kRunning: return "RUNNING";
-    case TaskState::kFailed: return "FAILED";
-    case TaskState::kStopped: return "STOPPED";
+    case TaskState::kStarting:
+      return "UNASSIGNED";
+    case TaskState::kRunning:
+      return "RUNNING";
+    case TaskState::kFailed:
+      return "FAILED";
+    case TaskState::kStopped:
+      return "STOPPED";
   }
   return "UNKNOWN";
 }
@@ -24,7 +28,9 @@ TaskSupervisor::~TaskSupervisor() {
   join();
 }
 
-void TaskSupervisor::start() { thread_ = std::thread([this] { loop(); }); }
+void TaskSupervisor::start() {
+  thread_ = std::thread([this] { loop(); });
+}
 
 void TaskSupervisor::request_stop() {
   stop_ = true;
@@ -77,8 +83,9 @@ void TaskSupervisor::loop() {
     // A task that ran fine for a while before failing starts over with a short delay.
     if (std::chrono::steady_clock::now() - started > std::chrono::minutes(5))
       backoff = std::chrono::milliseconds(1000);
-    auto delay = result.code() == FERRY_CONFIG ? std::max(backoff, std::chrono::milliseconds(10'000))
-                                               : backoff;
+    auto delay = result.code() == FERRY_CONFIG
+                     ? std::max(backoff, std::chrono::milliseconds(10'000))
+                     : backoff;
     env_.log->error("task failed: {}; restarting in {} s", result.message(),
                     static_cast<double>(delay.count()) / 1000.0);
     if (!wait_backoff(delay)) break;

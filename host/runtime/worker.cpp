@@ -19,7 +19,9 @@ Worker::Worker(config::WorkerConfig cfg, plugins::PluginCatalog& catalog,
       named_files_(std::move(named_files)),
       log_(logging::get("worker")) {}
 
-Worker::~Worker() { stop_all(); }
+Worker::~Worker() {
+  stop_all();
+}
 
 void Worker::block_signals() {
   sigset_t set;

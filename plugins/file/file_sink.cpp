@@ -28,7 +28,8 @@ constexpr ferry_option kSinkOptions[] = {
                 "Output path template: {topic}, {partition}, {span}, {date} (UTC day)",
                 opt::kRequired),
     opt::size("rotate_bytes", "0", "Rotate a file when it reaches this size (0 = never)"),
-    opt::duration("rotate_interval", "0s", "Rotate a file this long after it was opened (0 = never)"),
+    opt::duration("rotate_interval", "0s",
+                  "Rotate a file this long after it was opened (0 = never)"),
     opt::boolean("fsync", "true", "fsync files before offsets are committed"),
     opt::boolean("skip_tombstones", "true", "Records with a null value write nothing"),
     opt::size("write_buffer", "1MiB", "Bytes buffered per file before a write()", 4096, 64 << 20),
@@ -88,7 +89,8 @@ class FileSink final : public SinkTask {
     for (auto& [path, f] : files_) {
       if (Status s = write_out(*f); !s.ok()) return s;
       if (fsync_ && f->dirty) {
-        if (::fsync(f->fd) != 0) return Status::Retriable("fsync " + path + ": " + std::strerror(errno));
+        if (::fsync(f->fd) != 0)
+          return Status::Retriable("fsync " + path + ": " + std::strerror(errno));
         f->dirty = false;
       }
     }
@@ -111,7 +113,7 @@ class FileSink final : public SinkTask {
     auto f = std::make_unique<OutFile>();
     f->path = path;
     f->fd = fd;
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) == 0) f->size = static_cast<uint64_t>(st.st_size);
     out = f.get();
     files_.emplace(path, std::move(f));

@@ -44,7 +44,8 @@ constexpr ferry_option kOptions[] = {
     opt::size("max_line_bytes", "512KiB", "Longest line emitted as one record", 16, 64 << 20),
     opt::one_of("max_line_policy", "split|truncate|skip", "split",
                 "Longer lines: split into pieces, truncate, or skip (with a warning)"),
-    opt::string("on_done", "keep", "Batch mode, after a file is delivered: keep, delete, or move:DIR"),
+    opt::string("on_done", "keep",
+                "Batch mode, after a file is delivered: keep, delete, or move:DIR"),
     opt::one_of("key", "path|none", "path", "Record key: the file path (keeps a file in order)"),
     opt::size("fingerprint_bytes", "256", "Bytes hashed to recognise a file", 16, 65536),
     opt::size("read_buffer", "256KiB", "Bytes read per system call", 4096, 16 << 20),
@@ -85,7 +86,7 @@ class FileSource final : public SourceTask {
         max_line_(cfg.size("max_line_bytes")),
         policy_(cfg.str("max_line_policy") == "truncate" ? LongLinePolicy::kTruncate
                 : cfg.str("max_line_policy") == "skip"   ? LongLinePolicy::kSkip
-                                                          : LongLinePolicy::kSplit),
+                                                         : LongLinePolicy::kSplit),
         on_done_(cfg.str("on_done")),
         key_path_(cfg.str("key") == "path"),
         fp_bytes_(static_cast<uint32_t>(cfg.size("fingerprint_bytes"))),
@@ -94,7 +95,8 @@ class FileSource final : public SourceTask {
   static Status validate(const Config& cfg) {
     std::string d = cfg.str("on_done");
     if (d != "keep" && d != "delete" && !(d.rfind("move:", 0) == 0 && d.size() > 5))
-      return Status::Config("on_done must be \"keep\", \"delete\" or \"move:DIR\", not \"" + d + "\"");
+      return Status::Config("on_done must be \"keep\", \"delete\" or \"move:DIR\", not \"" + d +
+                            "\"");
     if (d != "keep" && cfg.str("mode") != "batch")
       return Status::Config("on_done applies to mode = \"batch\" only");
     return Status::Ok();
@@ -110,7 +112,8 @@ class FileSource final : public SourceTask {
     if (on_done_.rfind("move:", 0) == 0) {
       std::error_code ec;
       std::filesystem::create_directories(on_done_.substr(5), ec);
-      if (ec) return Status::Config("on_done directory " + on_done_.substr(5) + ": " + ec.message());
+      if (ec)
+        return Status::Config("on_done directory " + on_done_.substr(5) + ": " + ec.message());
     }
     host_.info("watching " + join(patterns_) + (batch_ ? " (batch)" : " (tail)"));
     return Status::Ok();
@@ -177,7 +180,7 @@ class FileSource final : public SourceTask {
   }
 
   void consider(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
     FileKey key = FileKey::of(st);
     if (files_.contains(key) || done_.contains(key)) return;
@@ -224,10 +227,12 @@ class FileSource final : public SourceTask {
         }
       }
     }
-    if (!resumed && !batch_ && first_scan_ && start_at_end_) start = static_cast<uint64_t>(st.st_size);
+    if (!resumed && !batch_ && first_scan_ && start_at_end_)
+      start = static_cast<uint64_t>(st.st_size);
     if (start > static_cast<uint64_t>(st.st_size)) {
-      host_.warn(path + " is shorter than its checkpoint (truncated while ferry was stopped); "
-                        "reading it from the start");
+      host_.warn(path +
+                 " is shorter than its checkpoint (truncated while ferry was stopped); "
+                 "reading it from the start");
       start = 0;
     }
     auto f = std::make_unique<Tracked>(max_line_, policy_, start);
@@ -252,8 +257,8 @@ class FileSource final : public SourceTask {
   void detect_gone(Clock::time_point now) {
     for (auto& [key, f] : files_) {
       if (f->gone) continue;
-      struct stat st{};
-      struct stat own{};
+      struct stat st {};
+      struct stat own {};
       bool moved = ::stat(f->path.c_str(), &st) != 0 || !(FileKey::of(st) == key);
       bool deleted = ::fstat(f->fd, &own) == 0 && own.st_nlink == 0;
       if (moved || deleted) {
@@ -279,8 +284,10 @@ class FileSource final : public SourceTask {
     }
     if (key_path_) r.key = f.path;
     r.value = line.text;
-    if (line.eol == Eol::kCrlf) r.add_header(kEolHeader, "crlf");
-    else if (line.eol == Eol::kNone) r.add_header(kEolHeader, "none");
+    if (line.eol == Eol::kCrlf)
+      r.add_header(kEolHeader, "crlf");
+    else if (line.eol == Eol::kNone)
+      r.add_header(kEolHeader, "none");
     return host_.emit(r);
   }
 
@@ -335,7 +342,7 @@ class FileSource final : public SourceTask {
       close = true;
       return Status::Ok();
     }
-    struct stat st{};
+    struct stat st {};
     if (::fstat(f.fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < f.read_pos) {
       // copytruncate: the file was emptied under us.
       return read_from_start(f, " was truncated");
@@ -377,7 +384,7 @@ class FileSource final : public SourceTask {
 
   void finish_batch_file(const FileKey& key, const std::string& path) {
     done_.insert(key);
-    struct stat st{};
+    struct stat st {};
     // Act only on the same file we read; it may have been replaced meanwhile.
     if (::stat(path.c_str(), &st) != 0 || !(FileKey::of(st) == key)) return;
     if (on_done_ == "delete") {
@@ -386,7 +393,8 @@ class FileSource final : public SourceTask {
       else
         host_.info("delivered and deleted " + path);
     } else if (on_done_.rfind("move:", 0) == 0) {
-      auto target = std::filesystem::path(on_done_.substr(5)) / std::filesystem::path(path).filename();
+      auto target =
+          std::filesystem::path(on_done_.substr(5)) / std::filesystem::path(path).filename();
       if (::rename(path.c_str(), target.c_str()) != 0)
         host_.warn("cannot move " + path + " to " + target.string() + ": " + std::strerror(errno));
       else
@@ -428,5 +436,4 @@ class FileSource final : public SourceTask {
 }  // namespace ferry::file
 
 FERRY_PLUGIN(ferry::file::FileSource, "file-source", "0.1.0",
-             "Reads lines from files (tail or batch); one record per line",
-             ferry::file::kOptions)
+             "Reads lines from files (tail or batch); one record per line", ferry::file::kOptions)

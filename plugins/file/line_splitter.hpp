@@ -18,8 +18,8 @@ enum class LongLinePolicy { kSplit, kTruncate, kSkip };
 struct Line {
   std::string_view text;  // without terminator; valid until the next feed/next call
   Eol eol;
-  uint64_t end_offset;    // stream position just after this line (and its terminator)
-  bool oversized;         // truncated or skipped because of max_line_bytes
+  uint64_t end_offset;       // stream position just after this line (and its terminator)
+  bool oversized;            // truncated or skipped because of max_line_bytes
   bool offset_only = false;  // no record: only the offset moves (skipped/truncated rest)
 };
 
@@ -80,7 +80,8 @@ class LineSplitter {
     }
     if (max_ != 0 && text.size() > max_) {
       if (policy_ == LongLinePolicy::kSkip) return Line{{}, eol, offset(), true, true};
-      if (policy_ == LongLinePolicy::kTruncate) return Line{text.substr(0, max_), eol, offset(), true};
+      if (policy_ == LongLinePolicy::kTruncate)
+        return Line{text.substr(0, max_), eol, offset(), true};
       // kSplit of a complete long line: emit max-sized pieces; re-queue the rest.
       return split_complete(text, eol);
     }

@@ -42,11 +42,16 @@ inline std::string expand_path(std::string_view tmpl, const TemplateValues& v) {
       if (end != std::string_view::npos) {
         std::string_view name = tmpl.substr(i + 1, end - i - 1);
         bool known = true;
-        if (name == "topic") out += sanitize_segment(v.topic);
-        else if (name == "partition") out += std::to_string(v.partition);
-        else if (name == "span") out += sanitize_segment(v.span.empty() ? "nospan" : v.span);
-        else if (name == "date") out += utc_date(v.timestamp_ms);
-        else known = false;
+        if (name == "topic")
+          out += sanitize_segment(v.topic);
+        else if (name == "partition")
+          out += std::to_string(v.partition);
+        else if (name == "span")
+          out += sanitize_segment(v.span.empty() ? "nospan" : v.span);
+        else if (name == "date")
+          out += utc_date(v.timestamp_ms);
+        else
+          known = false;
         if (known) {
           i = end + 1;
           continue;

@@ -93,10 +93,10 @@ typedef struct ferry_option {
 typedef struct ferry_config_entry {
   const char* name;
   ferry_option_type type;
-  const char* value;         /* scalars; NULL for lists or when absent */
-  const char* const* items;  /* STRING_LIST items */
+  const char* value;        /* scalars; NULL for lists or when absent */
+  const char* const* items; /* STRING_LIST items */
   size_t item_count;
-  int present;               /* 0 when the option has no value and no default */
+  int present; /* 0 when the option has no value and no default */
 } ferry_config_entry;
 
 /* ---- records --------------------------------------------------------------------- */
@@ -161,8 +161,7 @@ typedef struct ferry_host_api {
   void (*offsets_list)(ferry_host* host, ferry_bytes_fn fn, void* user);
   /* Plugin-private durable key/value state, written atomically under state_dir. A
    * NULL value.data deletes the key. */
-  ferry_status (*state_put)(ferry_host* host, ferry_bytes key, ferry_bytes value,
-                            ferry_error* err);
+  ferry_status (*state_put)(ferry_host* host, ferry_bytes key, ferry_bytes value, ferry_error* err);
   void (*state_list)(ferry_host* host, ferry_bytes_fn fn, void* user);
 } ferry_host_api;
 
@@ -216,10 +215,10 @@ typedef struct ferry_plugin {
 typedef struct ferry_module {
   uint32_t abi_major;
   uint32_t abi_minor;
-  uint32_t module_size;       /* sizeof(ferry_module) as the plugin saw it */
-  uint32_t plugin_size;       /* sizeof(ferry_plugin) as the plugin saw it */
-  uint32_t record_view_size;  /* sizeof(ferry_record_view) as the plugin saw it */
-  uint32_t host_api_size;     /* sizeof(ferry_host_api) the plugin needs at least */
+  uint32_t module_size;      /* sizeof(ferry_module) as the plugin saw it */
+  uint32_t plugin_size;      /* sizeof(ferry_plugin) as the plugin saw it */
+  uint32_t record_view_size; /* sizeof(ferry_record_view) as the plugin saw it */
+  uint32_t host_api_size;    /* sizeof(ferry_host_api) the plugin needs at least */
   const ferry_plugin* const* plugins;
   size_t plugin_count;
 } ferry_module;

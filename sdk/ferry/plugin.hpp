@@ -132,9 +132,8 @@ struct Adapter {
     { T::validate(c) } -> std::same_as<Status>;
   };
 
-  static ferry_status validate(const ferry_config_entry* cfg, size_t n, ferry_error* err)
-    requires kHasValidate
-  {
+  static ferry_status validate(const ferry_config_entry* cfg, size_t n,
+                               ferry_error* err) requires kHasValidate {
     return guarded(err, [&] { return T::validate(Config(cfg, n)); });
   }
 
@@ -176,11 +175,11 @@ ferry_module_entry() {
 // TaskClass derives from ferry::SourceTask or ferry::SinkTask and is constructible
 // from (const ferry::Host&, const ferry::Config&). kOptionTable is a static array of
 // ferry_option rows (see ferry::opt).
-#define FERRY_PLUGIN(TaskClass, name, version, description, options)                    \
-  namespace {                                                                          \
-  const ferry_plugin FERRY_PP_CAT(ferry_plugin_desc_, __LINE__) =                      \
-      ::ferry::detail::Adapter<TaskClass>::describe(name, version, description,        \
+#define FERRY_PLUGIN(TaskClass, name, version, description, options)                         \
+  namespace {                                                                                \
+  const ferry_plugin FERRY_PP_CAT(ferry_plugin_desc_, __LINE__) =                            \
+      ::ferry::detail::Adapter<TaskClass>::describe(name, version, description,              \
                                                     std::span<const ferry_option>(options)); \
-  const bool FERRY_PP_CAT(ferry_plugin_reg_, __LINE__) =                               \
-      ::ferry::detail::register_plugin(&FERRY_PP_CAT(ferry_plugin_desc_, __LINE__));   \
+  const bool FERRY_PP_CAT(ferry_plugin_reg_, __LINE__) =                                     \
+      ::ferry::detail::register_plugin(&FERRY_PP_CAT(ferry_plugin_desc_, __LINE__));         \
   }

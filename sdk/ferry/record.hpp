@@ -13,8 +13,12 @@
 
 namespace ferry {
 
-inline ferry_bytes to_bytes(std::string_view s) { return ferry_bytes{s.data(), s.size()}; }
-inline ferry_bytes null_bytes() { return ferry_bytes{nullptr, 0}; }
+inline ferry_bytes to_bytes(std::string_view s) {
+  return ferry_bytes{s.data(), s.size()};
+}
+inline ferry_bytes null_bytes() {
+  return ferry_bytes{nullptr, 0};
+}
 inline std::optional<std::string_view> from_bytes(ferry_bytes b) {
   if (b.data == nullptr) return std::nullopt;
   return std::string_view(b.data, b.len);
@@ -62,9 +66,7 @@ class RecordView {
   int32_t partition() const { return v_->partition; }
   int64_t offset() const { return v_->offset; }
   int64_t timestamp_ms() const { return v_->timestamp_ms; }
-  std::span<const ferry_header_view> headers() const {
-    return {v_->headers, v_->header_count};
-  }
+  std::span<const ferry_header_view> headers() const { return {v_->headers, v_->header_count}; }
   // The last header with this name, as Kafka clients conventionally resolve duplicates.
   std::optional<std::string_view> header(std::string_view name) const {
     std::optional<std::string_view> found;

@@ -41,7 +41,9 @@ class Host {
   void warn(std::string_view msg) const { log(FERRY_LOG_WARN, msg); }
   void error(std::string_view msg) const { log(FERRY_LOG_ERROR, msg); }
 
-  void count(const char* metric, double delta = 1) const { api_->counter_add(host_, metric, delta); }
+  void count(const char* metric, double delta = 1) const {
+    api_->counter_add(host_, metric, delta);
+  }
   void gauge(const char* metric, double value) const { api_->gauge_set(host_, metric, value); }
 
   Status emit(const SourceRecord& record) const {
@@ -78,10 +80,14 @@ class Host {
   }
   static Status wrap(ferry_status s, const ferry_error& err) {
     switch (s) {
-      case FERRY_OK: return Status::Ok();
-      case FERRY_RETRIABLE: return Status::Retriable(err.message);
-      case FERRY_CONFIG: return Status::Config(err.message);
-      default: return Status::Fatal(err.message);
+      case FERRY_OK:
+        return Status::Ok();
+      case FERRY_RETRIABLE:
+        return Status::Retriable(err.message);
+      case FERRY_CONFIG:
+        return Status::Config(err.message);
+      default:
+        return Status::Fatal(err.message);
     }
   }
   const ferry_host_api* api_ = nullptr;

@@ -68,20 +68,24 @@ TEST(Cli, ValidateReportsEveryErrorLocatedWithHints) {
   auto a = dir.write("c/a.toml",
                      "plugin = \"file-source\"\ntopic = \"t\"\n[config]\npaths = [\"/x\"]\n"
                      "mod = \"batch\"\n");
-  auto b = dir.write("c/b.toml", "plugin = \"file-sink\"\ntopics = [\"t\"]\n[config]\n"
-                                 "path = \"/out/{topc}.log\"\n");
-  auto named = dir.write("named.toml", "plugin = \"file-source\"\ntopic = \"t\"\n"
-                                       "[config]\npaths = \"/x\"\nscan_interval = \"soon\"\n");
+  auto b = dir.write("c/b.toml",
+                     "plugin = \"file-sink\"\ntopics = [\"t\"]\n[config]\n"
+                     "path = \"/out/{topc}.log\"\n");
+  auto named = dir.write("named.toml",
+                         "plugin = \"file-source\"\ntopic = \"t\"\n"
+                         "[config]\npaths = \"/x\"\nscan_interval = \"soon\"\n");
   auto r = ferry({"validate", "-c", worker.string(), named.string()});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find(a.string() + ":5:1: unknown key \"mod\" in [config] (did you mean \"mode\"?)"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find(a.string() + ":5:1: unknown key \"mod\" in [config] (did you mean \"mode\"?)"),
+      std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find(b.string() + ":3:1: [config] path template has unknown field {topc}"),
             std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find(named.string() + ":5:17: [config] scan_interval: \"soon\" is not a duration"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find(named.string() + ":5:17: [config] scan_interval: \"soon\" is not a duration"),
+      std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("3 error(s)"), std::string::npos) << r.err;
 }
@@ -107,9 +111,9 @@ TEST(Cli, RunRefusesInvalidConfigWithExitCode1) {
 
 TEST(Cli, IncompatiblePluginIsRefusedAndOthersStillWork) {
   TempDir dir;
-  auto worker = dir.write("ferry.toml", "[host]\nstate_dir = \"s\"\nplugin_path = [\"" +
-                                            test_plugin_dir() + "/incompatible\", \"" +
-                                            test_plugin_dir() + "\"]\n");
+  auto worker =
+      dir.write("ferry.toml", "[host]\nstate_dir = \"s\"\nplugin_path = [\"" + test_plugin_dir() +
+                                  "/incompatible\", \"" + test_plugin_dir() + "\"]\n");
   auto named = dir.write("t.toml", "plugin = \"test-source\"\ntopic = \"t\"\n");
   auto r = ferry({"validate", "-c", worker.string(), named.string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;

@@ -18,14 +18,16 @@ TEST(DeadLetter, SourceRejectsGoToTheDeadLetterTopicWithReasons) {
   FerryInstance ferry(dir);
   ferry.add_connector("gen", "plugin = \"test-source\"\ntopic = \"" + topic +
                                  "\"\n[config]\ncount = 100\nreject_every = 10\n"
-                                 "[errors]\ntolerance = \"all\"\ndead_letter_topic = \"" + dlq +
-                                 "\"\n");
+                                 "[errors]\ntolerance = \"all\"\ndead_letter_topic = \"" +
+                                 dlq + "\"\n");
   ferry.start();
   ASSERT_TRUE(wait_until([&] { return end_offset(dlq) >= 10 && end_offset(topic) >= 90; }, 60s))
       << ferry.log();
   ASSERT_TRUE(wait_until(
-      [&] { return read_file(ferry.state_dir() / "connectors/gen/offsets.json").find("\"100\"") !=
-                   std::string::npos; },
+      [&] {
+        return read_file(ferry.state_dir() / "connectors/gen/offsets.json").find("\"100\"") !=
+               std::string::npos;
+      },
       30s))
       << "the offset must move past rejected records once they are in the dead letter topic";
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
@@ -48,7 +50,8 @@ TEST(DeadLetter, SinkRejectsGoToTheDeadLetterTopicWithTheirOrigin) {
   ferry.add_connector("sink", "plugin = \"test-sink\"\ntopics = [\"" + topic +
                                   "\"]\n[config]\noutput = \"" + out.string() +
                                   "\"\nreject_containing = \"bad\"\n[errors]\ntolerance = \"all\"\n"
-                                  "dead_letter_topic = \"" + dlq + "\"\n");
+                                  "dead_letter_topic = \"" +
+                                  dlq + "\"\n");
   ferry.start();
   ASSERT_TRUE(wait_until([&] { return end_offset(dlq) >= 2 && read_file(out).size() >= 21; }, 60s))
       << ferry.log();
@@ -76,7 +79,9 @@ TEST(DeadLetter, WithoutToleranceABadRecordFailsTheTaskVisibly) {
                                     "\"\nreject_containing = \"bad\"\n");
   ferry.start();
   ASSERT_TRUE(wait_until(
-      [&] { return ferry.log().find("task failed: bad record " + topic + "[0]@1") != std::string::npos; },
+      [&] {
+        return ferry.log().find("task failed: bad record " + topic + "[0]@1") != std::string::npos;
+      },
       60s))
       << ferry.log();
   EXPECT_TRUE(ferry.running());  // a failed task never takes the process down

@@ -35,7 +35,8 @@ uint64_t committed_pos(const std::filesystem::path& state, const std::string& co
   if (text.empty()) return 0;
   auto j = nlohmann::json::parse(text);
   uint64_t pos = 0;
-  for (auto& [k, v] : j["entries"].items()) pos = std::max<uint64_t>(pos, std::stoull(v.get<std::string>()));
+  for (auto& [k, v] : j["entries"].items())
+    pos = std::max<uint64_t>(pos, std::stoull(v.get<std::string>()));
   return pos;
 }
 
@@ -126,7 +127,8 @@ TEST(FileFaults, MissingDirectoryIsWaitedForWithoutCrashing) {
                                      "\"\n[config]\npaths = [\"" + (dir / "later/*.log").string() +
                                      "\"]\nscan_interval = \"100ms\"\n");
   ferry.start();
-  ASSERT_TRUE(wait_until([&] { return ferry.log().find("no file matches") != std::string::npos; }, 30s))
+  ASSERT_TRUE(
+      wait_until([&] { return ferry.log().find("no file matches") != std::string::npos; }, 30s))
       << ferry.log();
   dir.write("later/x.log", numbered_lines(1, 10));
   ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= 10; }, 60s)) << ferry.log();
@@ -158,8 +160,8 @@ TEST(FileFaults, UnreadableFileIsReportedAndRetriedWhileOthersFlow) {
   EXPECT_NE(ferry.log().find("cannot open " + locked.string() + ": Permission denied"),
             std::string::npos)
       << ferry.log();
-  std::filesystem::permissions(locked, std::filesystem::perms::owner_all |
-                                           std::filesystem::perms::others_read);
+  std::filesystem::permissions(
+      locked, std::filesystem::perms::owner_all | std::filesystem::perms::others_read);
   ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= 10; }, 60s)) << ferry.log();
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }

@@ -49,9 +49,10 @@ TEST(FilePipeline, OneMillionLinesArriveExactlyOnce) {
   std::string topic = unique_topic("million");
   dir.write("in/big.log", numbered_lines(1, 1'000'000));
   FerryInstance ferry(dir);
-  ferry.add_connector("million", source_connector(topic, (dir / "in/*.log").string(),
-                                                  "mode = \"batch\"\non_done = \"move:" +
-                                                      (dir / "done").string() + "\"\n"));
+  ferry.add_connector(
+      "million",
+      source_connector(topic, (dir / "in/*.log").string(),
+                       "mode = \"batch\"\non_done = \"move:" + (dir / "done").string() + "\"\n"));
   ferry.start();
   // The file is moved only after every line is acknowledged and the offset committed.
   ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(dir / "done/big.log"); }, 180s))
@@ -72,18 +73,21 @@ TEST(FilePipeline, FilesToKafkaToFilesIsByteIdentical) {
   TempDir dir;
   std::string topic = unique_topic("roundtrip");
   std::string content = "first line\n\n  indented\ttabs\n" + std::string(100'000, 'x') +
-                        "\nh\xC3\xA9llo w\xC3\xB6rld \xF0\x9F\x9A\xA2\n" + numbered_lines(1, 50'000);
+                        "\nh\xC3\xA9llo w\xC3\xB6rld \xF0\x9F\x9A\xA2\n" +
+                        numbered_lines(1, 50'000);
   dir.write("in/data.txt", content);
   FerryInstance ferry(dir);
-  ferry.add_connector("src", source_connector(topic, (dir / "in/*.txt").string(),
-                                              "mode = \"batch\"\n"));
+  ferry.add_connector("src",
+                      source_connector(topic, (dir / "in/*.txt").string(), "mode = \"batch\"\n"));
   ferry.add_connector("sink", "plugin = \"file-sink\"\ntopics = [\"" + topic +
                                   "\"]\n[config]\npath = \"" + (dir / "out/{topic}.txt").string() +
                                   "\"\n");
   ferry.start();
   auto out = dir / ("out/" + topic + ".txt");
   ASSERT_TRUE(wait_until(
-      [&] { return std::filesystem::exists(out) && std::filesystem::file_size(out) >= content.size(); },
+      [&] {
+        return std::filesystem::exists(out) && std::filesystem::file_size(out) >= content.size();
+      },
       120s))
       << ferry.log();
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
@@ -95,8 +99,8 @@ TEST(FilePipeline, TailFollowsAppendsAndGlobPicksUpNewFiles) {
   std::string topic = unique_topic("tail");
   dir.write("logs/a.log", numbered_lines(1, 10, "a-"));
   FerryInstance ferry(dir);
-  ferry.add_connector("tail", source_connector(topic, (dir / "logs/*.log").string(),
-                                               "eof_timeout = \"300ms\"\n"));
+  ferry.add_connector(
+      "tail", source_connector(topic, (dir / "logs/*.log").string(), "eof_timeout = \"300ms\"\n"));
   ferry.start();
   ASSERT_TRUE(wait_until([&] { return kcat_consume(topic).size() == 10; }, 60s)) << ferry.log();
   append(dir / "logs/a.log", numbered_lines(11, 20, "a-"));
@@ -139,10 +143,11 @@ TEST(FilePipeline, RotationByRenameCopytruncateAndDeletionLosesAndDuplicatesNoth
   auto log = dir / "logs/app.log";
   dir.write("logs/app.log", numbered_lines(1, 1000));
   FerryInstance ferry(dir);
-  ferry.add_connector("rotate", source_connector(topic, log.string(),
-                                                 "rotate_wait = \"1s\"\n"));
+  ferry.add_connector("rotate", source_connector(topic, log.string(), "rotate_wait = \"1s\"\n"));
   ferry.start();
-  auto have = [&](size_t n) { return wait_until([&] { return kcat_consume(topic).size() >= n; }, 60s); };
+  auto have = [&](size_t n) {
+    return wait_until([&] { return kcat_consume(topic).size() >= n; }, 60s);
+  };
   ASSERT_TRUE(have(1000)) << ferry.log();
 
   // Rename rotation: the writer keeps appending to the old file for a moment, then

@@ -44,7 +44,8 @@ TEST(TaskRestart, RetriableSourceErrorsAreRetriedWithBackoff) {
   ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= 10; }, 60s)) << ferry.log();
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
   std::string log = ferry.log();
-  EXPECT_NE(log.find("retriable error, retrying in 100 ms: test: not yet"), std::string::npos) << log;
+  EXPECT_NE(log.find("retriable error, retrying in 100 ms: test: not yet"), std::string::npos)
+      << log;
   EXPECT_NE(log.find("retriable error, retrying in 400 ms"), std::string::npos) << log;
   EXPECT_EQ(log.find("task failed"), std::string::npos) << log;
 }
@@ -60,13 +61,15 @@ TEST(TaskRestart, SinkOffsetsAreCommittedOnlyAfterASuccessfulFlush) {
                                   "\"]\n[config]\noutput = \"" + out.string() +
                                   "\"\nretriable_flushes = 2\n");
   ferry.start();
-  ASSERT_TRUE(wait_until([&] { return ferry.log().find("flush failed (retriable)") != std::string::npos; }, 60s))
+  ASSERT_TRUE(wait_until(
+      [&] { return ferry.log().find("flush failed (retriable)") != std::string::npos; }, 60s))
       << ferry.log();
   ASSERT_TRUE(wait_until([&] { return read_file(out) == "a\nb\nc\n"; }, 60s)) << ferry.log();
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
   // A second run of the same connector starts after the committed offsets: nothing new.
   ferry.start();
-  ASSERT_TRUE(wait_until([&] { return ferry.log().find("assigned 1 partition") != std::string::npos; }, 60s))
+  ASSERT_TRUE(wait_until(
+      [&] { return ferry.log().find("assigned 1 partition") != std::string::npos; }, 60s))
       << ferry.log();
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
   EXPECT_EQ(read_file(out), "a\nb\nc\n");
@@ -81,7 +84,8 @@ TEST(EmbeddedBroker, RunsWithoutKafkaAndSaysWhatItDoesNotKeep) {
   ferry.add_connector("sink", "plugin = \"file-sink\"\ntopics = [\"demo\"]\n[config]\npath = \"" +
                                   (dir / "out/{topic}.txt").string() + "\"\n");
   ferry.start();
-  ASSERT_TRUE(wait_until([&] { return read_file(dir / "out/demo.txt") == "one\ntwo\nthree\n"; }, 60s))
+  ASSERT_TRUE(
+      wait_until([&] { return read_file(dir / "out/demo.txt") == "one\ntwo\nthree\n"; }, 60s))
       << ferry.log();
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
   std::string bootstrap = read_file(ferry.state_dir() / "embedded.bootstrap");

@@ -22,9 +22,11 @@ class FerryInstance {
                          bool real_broker = true)
       : dir_(dir) {
     std::filesystem::create_directories(dir_ / "connectors.d");
-    std::string worker = "[host]\nstate_dir = \"state\"\nconnectors_dir = \"connectors.d\"\n"
-                         "offset_flush_interval = \"100ms\"\nshutdown_timeout = \"20s\"\n"
-                         "plugin_path = [\"" + test_plugin_dir() + "\"]\n";
+    std::string worker =
+        "[host]\nstate_dir = \"state\"\nconnectors_dir = \"connectors.d\"\n"
+        "offset_flush_interval = \"100ms\"\nshutdown_timeout = \"20s\"\n"
+        "plugin_path = [\"" +
+        test_plugin_dir() + "\"]\n";
     if (real_broker) worker += "[kafka]\n\"bootstrap.servers\" = \"" + test_bootstrap() + "\"\n";
     worker += extra_worker;
     worker_ = dir_.write("ferry.toml", worker);

@@ -54,7 +54,8 @@ std::vector<KafkaMessage> kcat_consume(const std::string& topic) {
     size_t start = 0;
     while (start < headers.size()) {
       size_t comma = headers.find(',', start);
-      std::string kv = headers.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      std::string kv =
+          headers.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       auto eq = kv.find('=');
       if (eq != std::string::npos) m.headers[kv.substr(0, eq)] = kv.substr(eq + 1);
       if (comma == std::string::npos) break;
@@ -83,14 +84,20 @@ int64_t end_offset(const std::string& topic, int32_t partition) {
 }
 
 void kcat_produce_lines(const std::string& topic, const std::string& file) {
-  auto r = run_command({"kcat", "-P", "-b", test_bootstrap(), "-t", topic, "-X",
-                        "enable.idempotence=true"},
-                       {}, file);
+  auto r = run_command(
+      {"kcat", "-P", "-b", test_bootstrap(), "-t", topic, "-X", "enable.idempotence=true"}, {},
+      file);
   if (r.exit_code != 0) throw std::runtime_error("kcat -P failed: " + r.err);
 }
 
-std::string ferry_binary() { return FERRY_TEST_BINARY; }
-std::string test_plugin_dir() { return FERRY_TEST_PLUGIN_DIR; }
-std::string source_dir() { return FERRY_SOURCE_DIR; }
+std::string ferry_binary() {
+  return FERRY_TEST_BINARY;
+}
+std::string test_plugin_dir() {
+  return FERRY_TEST_PLUGIN_DIR;
+}
+std::string source_dir() {
+  return FERRY_SOURCE_DIR;
+}
 
 }  // namespace ferry::test

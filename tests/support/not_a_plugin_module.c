@@ -1,2 +1,4 @@
 /* A shared library without ferry's entry point: the host must refuse it. */
-__attribute__((visibility("default"))) int unrelated_function(void) { return 42; }
+__attribute__((visibility("default"))) int unrelated_function(void) {
+  return 42;
+}

@@ -25,7 +25,8 @@ class TestSource final : public ferry::SourceTask {
         retriable_polls_(cfg.integer("retriable_polls")) {}
 
   ferry::Status start() override {
-    host_.committed_offsets([&](std::string_view, std::string_view o) { next_ = std::stoll(std::string(o)) + 1; });
+    host_.committed_offsets(
+        [&](std::string_view, std::string_view o) { next_ = std::stoll(std::string(o)) + 1; });
     host_.state([&](std::string_view k, std::string_view) {
       if (k == "failed_once") failed_once_ = true;
     });
@@ -69,7 +70,8 @@ class TestSource final : public ferry::SourceTask {
 constexpr ferry_option kSinkOptions[] = {
     ferry::opt::string("output", nullptr, "File the values are appended to", ferry::opt::kRequired),
     ferry::opt::string("reject_containing", "", "Reject records whose value contains this"),
-    ferry::opt::integer("retriable_flushes", "0", "First flushes fail with a retriable error", 0, 1e9),
+    ferry::opt::integer("retriable_flushes", "0", "First flushes fail with a retriable error", 0,
+                        1e9),
 };
 
 class TestSink final : public ferry::SinkTask {

@@ -124,8 +124,10 @@ TEST(ConnectorConfig, SyntaxErrorsAreLocated) {
 TEST(ConnectorConfig, SecretsFromFilesAreMasked) {
   test::TempDir dir;
   auto secret = dir.write("token", "abc123\n");
-  auto p = dir.write("c.toml", "plugin = \"file-source\"\ntopic = \"t\"\n[config]\npaths = \"/x\"\n"
-                               "token = \"${file:" + secret.string() + "}\"\n");
+  auto p = dir.write("c.toml",
+                     "plugin = \"file-source\"\ntopic = \"t\"\n[config]\npaths = \"/x\"\n"
+                     "token = \"${file:" +
+                         secret.string() + "}\"\n");
   Diagnostics d;
   ConnectorConfig c = load_connector_config(p, lookup(), d);
   ASSERT_TRUE(d.empty()) << d.str();

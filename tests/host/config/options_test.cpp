@@ -64,8 +64,7 @@ flag = "yes")",
   EXPECT_NE(all.find("test.toml:3:12: [config] interval: \"5\" is not a duration"),
             std::string::npos)
       << all;
-  EXPECT_NE(all.find("test.toml:4:9: [config] tasks: 99 is out of range [1, 8]"),
-            std::string::npos)
+  EXPECT_NE(all.find("test.toml:4:9: [config] tasks: 99 is out of range [1, 8]"), std::string::npos)
       << all;
   EXPECT_NE(all.find("test.toml:5:8: [config] flag: expected true or false, got a string"),
             std::string::npos)

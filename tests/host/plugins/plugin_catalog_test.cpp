@@ -34,9 +34,14 @@ TEST(PluginCatalog, RefusesIncompatibleModulesAndKeepsTheOthers) {
 }
 
 TEST(PluginCatalog, AbiCheckLooksAtVersionAndSizes) {
-  ferry_module m{FERRY_ABI_VERSION_MAJOR, FERRY_ABI_VERSION_MINOR, sizeof(ferry_module),
-                 sizeof(ferry_plugin), sizeof(ferry_record_view), sizeof(ferry_host_api),
-                 nullptr, 0};
+  ferry_module m{FERRY_ABI_VERSION_MAJOR,
+                 FERRY_ABI_VERSION_MINOR,
+                 sizeof(ferry_module),
+                 sizeof(ferry_plugin),
+                 sizeof(ferry_record_view),
+                 sizeof(ferry_host_api),
+                 nullptr,
+                 0};
   EXPECT_EQ(check_module_abi(m), "");
   ferry_module older_struct = m;
   older_struct.plugin_size = 8;

@@ -21,13 +21,15 @@ std::vector<Out> split(const std::string& input, size_t chunk, size_t max = 1 <<
   LineSplitter s(max, policy);
   std::vector<Out> out;
   auto drain = [&] {
-    while (auto l = s.next()) out.push_back({std::string(l->text), l->eol, l->end_offset, l->offset_only});
+    while (auto l = s.next())
+      out.push_back({std::string(l->text), l->eol, l->end_offset, l->offset_only});
   };
   for (size_t i = 0; i < input.size(); i += chunk) {
     s.feed(std::string_view(input).substr(i, chunk));
     drain();
   }
-  if (auto r = s.take_rest()) out.push_back({std::string(r->text), r->eol, r->end_offset, r->offset_only});
+  if (auto r = s.take_rest())
+    out.push_back({std::string(r->text), r->eol, r->end_offset, r->offset_only});
   return out;
 }
 
