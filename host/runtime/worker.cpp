@@ -1,6 +1,7 @@
 #include "runtime/worker.hpp"
 
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 
 #include <set>
 
@@ -107,6 +108,8 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
   for (auto& c : connectors) start_connector(std::move(c));
   if (connectors_.empty()) log_->warn("no connectors configured; waiting for SIGHUP");
   log_->info("ferry running as {} ({} connector(s))", cfg_.host_id, connectors_.size());
+  // A no-op unless systemd started us with Type=notify (NOTIFY_SOCKET set).
+  sd_notifyf(0, "READY=1\nSTATUS=running %zu connector(s)", connectors_.size());
 
   sigset_t set;
   sigemptyset(&set);
@@ -117,10 +120,13 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) continue;
     if (sig == SIGHUP) {
+      sd_notify(0, "RELOADING=1");
       reload();
+      sd_notifyf(0, "READY=1\nSTATUS=running %zu connector(s)", connectors_.size());
       continue;
     }
     log_->info("received {}, draining and stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    sd_notify(0, "STOPPING=1\nSTATUS=draining in-flight records");
     break;
   }
   stop_all();

@@ -54,6 +54,9 @@ class FerryInstance {
     proc_->signal(SIGKILL);
     proc_->wait(std::chrono::seconds(10));
   }
+  void signal(int sig) {
+    if (proc_) proc_->signal(sig);
+  }
   bool running() { return proc_ && proc_->running(); }
   std::string log() const { return proc_ ? proc_->log() : ""; }
   std::filesystem::path state_dir() const { return dir_ / "state"; }
