@@ -136,6 +136,8 @@ void SinkRunner::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_
 }
 
 void SinkRunner::consume_batch(std::vector<kafka::MessagePtr>& batch, int timeout_ms) {
+  // rd_kafka_consume_batch_queue would save a lock per message, but with librdkafka
+  // 2.0.2 it left rd_kafka_consumer_close hanging after the final revoke.
   while (batch.size() < kMaxBatch) {
     kafka::MessagePtr m(rd_kafka_consumer_poll(consumer_.get(), batch.empty() ? timeout_ms : 0));
     if (!m) break;
@@ -166,41 +168,55 @@ Status SinkRunner::with_retries(const char* what, F&& call) {
 }
 
 Status SinkRunner::deliver(const std::vector<kafka::MessagePtr>& batch) {
-  std::vector<ferry_record_view> views(batch.size());
-  std::vector<std::vector<ferry_header_view>> headers(batch.size());
-  std::vector<std::string> topics(batch.size());
+  // Views point into the messages, which stay alive until after put returns; the
+  // vectors are members so a steady stream allocates nothing per batch.
+  views_.resize(batch.size());
+  header_views_.clear();
   for (size_t i = 0; i < batch.size(); ++i) {
     const rd_kafka_message_t* m = batch[i].get();
+    size_t first = header_views_.size();
     rd_kafka_headers_t* hdrs = nullptr;
     if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
       const char* name;
       const void* val;
       size_t size;
       for (size_t idx = 0; !rd_kafka_header_get_all(hdrs, idx, &name, &val, &size); ++idx)
-        headers[i].push_back({name, {static_cast<const char*>(val), size}});
+        header_views_.push_back({name, {static_cast<const char*>(val), size}});
     }
     for (const auto& [name, value] : insert_headers_)
-      headers[i].push_back({name.c_str(), {value.data(), value.size()}});
-    topics[i] = rd_kafka_topic_name(m->rkt);
-    ferry_record_view& v = views[i];
+      header_views_.push_back({name.c_str(), {value.data(), value.size()}});
+    ferry_record_view& v = views_[i];
+    v = ferry_record_view{};
     v.struct_size = sizeof(v);
     v.key = {static_cast<const char*>(m->key), m->key_len};
     v.value = {static_cast<const char*>(m->payload), m->len};
-    v.headers = headers[i].data();
-    v.header_count = headers[i].size();
-    v.topic = topics[i].c_str();
+    v.header_count = header_views_.size() - first;
+    v.headers = nullptr;
+    v.offset = static_cast<int64_t>(first);  // index into header_views_, fixed up below
+    v.topic = rd_kafka_topic_name(m->rkt);
     v.partition = m->partition;
-    v.offset = m->offset;
     v.timestamp_ms = rd_kafka_message_timestamp(m, nullptr);
     bytes_in_ += m->len + m->key_len;
   }
+  // header_views_ may have reallocated while growing: resolve pointers at the end.
+  for (size_t i = 0; i < batch.size(); ++i) {
+    ferry_record_view& v = views_[i];
+    if (v.header_count > 0) v.headers = &header_views_[static_cast<size_t>(v.offset)];
+    v.offset = batch[i]->offset;
+  }
   Status s = with_retries("put", [&] {
     ferry_error err{};
-    ferry_status st = plugin_.plugin()->sink_put(plugin_.get(), views.data(), views.size(), &err);
+    ferry_status st = plugin_.plugin()->sink_put(plugin_.get(), views_.data(), views_.size(), &err);
     return PluginTask::wrap(st, err);
   });
   if (!s.ok()) return s;
-  for (const auto& m : batch) pending_[{rd_kafka_topic_name(m->rkt), m->partition}] = m->offset + 1;
+  // Messages of one partition arrive in offset order: remember the last of each run.
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const rd_kafka_message_t* m = batch[i].get();
+    bool last_of_run = i + 1 == batch.size() || batch[i + 1]->rkt != m->rkt ||
+                       batch[i + 1]->partition != m->partition;
+    if (last_of_run) pending_[{rd_kafka_topic_name(m->rkt), m->partition}] = m->offset + 1;
+  }
   records_in_ += batch.size();
   uncommitted_records_ += batch.size();
   return Status::Ok();

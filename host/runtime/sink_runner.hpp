@@ -47,6 +47,8 @@ class SinkRunner final : public TaskHost {
 
   TaskEnvironment env_;
   kafka::KafkaPtr consumer_;
+  std::vector<ferry_record_view> views_;
+  std::vector<ferry_header_view> header_views_;
   kafka::KafkaPtr dead_letter_;
   PluginTask plugin_;
   std::vector<std::pair<std::string, std::string>> insert_headers_;

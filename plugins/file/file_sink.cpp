@@ -56,7 +56,9 @@ class FileSink final : public SinkTask {
         rotate_interval_(cfg.duration("rotate_interval")),
         fsync_(cfg.boolean("fsync")),
         skip_tombstones_(cfg.boolean("skip_tombstones")),
-        write_buffer_(cfg.size("write_buffer")) {}
+        write_buffer_(cfg.size("write_buffer")),
+        uses_span_(template_.find("{span}") != std::string::npos),
+        static_path_(!uses_span_ && template_.find("{date}") == std::string::npos) {}
 
   static Status validate(const Config& cfg) {
     std::string field;
@@ -70,17 +72,14 @@ class FileSink final : public SinkTask {
     for (const RecordView& r : records) {
       auto value = r.value();
       if (!value && skip_tombstones_) continue;
-      TemplateValues tv{r.topic(), r.partition(), r.header("ferry.span").value_or(""),
-                        r.timestamp_ms()};
-      std::string path = expand_path(template_, tv);
       OutFile* f = nullptr;
-      if (Status s = file_for(path, f); !s.ok()) return s;
+      if (Status s = file_for(r, f); !s.ok()) return s;
       if (value) f->buffer.append(*value);
       f->buffer.push_back('\n');
       if (f->buffer.size() >= write_buffer_)
         if (Status s = write_out(*f); !s.ok()) return s;
       if (needs_rotation(*f))
-        if (Status s = rotate(path); !s.ok()) return s;
+        if (Status s = rotate(f->path); !s.ok()) return s;
     }
     return Status::Ok();
   }
@@ -98,7 +97,25 @@ class FileSink final : public SinkTask {
   }
 
  private:
-  Status file_for(const std::string& path, OutFile*& out) {
+  // The file for a record. Without {date} or {span} the path depends on topic and
+  // partition only, so consecutive records of one partition skip the template.
+  Status file_for(const RecordView& r, OutFile*& out) {
+    if (last_file_ != nullptr && static_path_ && r.partition() == last_partition_ &&
+        r.topic() == last_topic_) {
+      out = last_file_;
+      return Status::Ok();
+    }
+    TemplateValues tv{r.topic(), r.partition(),
+                      uses_span_ ? r.header("ferry.span").value_or("") : std::string_view(),
+                      r.timestamp_ms()};
+    if (Status s = open_file(expand_path(template_, tv), out); !s.ok()) return s;
+    last_file_ = out;
+    last_topic_ = r.topic();
+    last_partition_ = r.partition();
+    return Status::Ok();
+  }
+
+  Status open_file(const std::string& path, OutFile*& out) {
     auto it = files_.find(path);
     if (it != files_.end()) {
       out = it->second.get();
@@ -144,7 +161,7 @@ class FileSink final : public SinkTask {
     return rotate_interval_.count() > 0 && Clock::now() - f.opened >= rotate_interval_;
   }
 
-  Status rotate(const std::string& path) {
+  Status rotate(std::string path) {  // by value: the OutFile holding it is erased below
     OutFile& f = *files_.at(path);
     if (Status s = write_out(f); !s.ok()) return s;
     if (fsync_ && ::fsync(f.fd) != 0)
@@ -157,6 +174,7 @@ class FileSink final : public SinkTask {
     if (::rename(path.c_str(), target.c_str()) != 0)
       return Status::Retriable("rotate " + path + ": " + std::strerror(errno));
     files_.erase(path);
+    last_file_ = nullptr;
     host_.debug("rotated " + path + " to " + target);
     host_.count("files_rotated");
     return Status::Ok();
@@ -169,7 +187,12 @@ class FileSink final : public SinkTask {
   bool fsync_;
   bool skip_tombstones_;
   size_t write_buffer_;
+  bool uses_span_;
+  bool static_path_;
   std::map<std::string, std::unique_ptr<OutFile>> files_;
+  OutFile* last_file_ = nullptr;  // cache of the previous record's file
+  std::string last_topic_;
+  int32_t last_partition_ = -1;
 };
 
 }  // namespace

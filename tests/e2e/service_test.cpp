@@ -58,11 +58,13 @@ std::string source(const std::string& topic, const std::filesystem::path& glob) 
 TEST(Service, TellsSystemdWhenReadyAndWhenStopping) {
   TempDir dir;
   FakeNotifySocket notify(dir / "notify.sock");
-  auto worker = dir.write("ferry.toml", "[host]\nstate_dir = \"s\"\n[kafka]\n\"bootstrap.servers\" = \"" +
-                                            test_bootstrap() + "\"\n");
+  auto worker =
+      dir.write("ferry.toml", "[host]\nstate_dir = \"s\"\n[kafka]\n\"bootstrap.servers\" = \"" +
+                                  test_bootstrap() + "\"\n");
   Process ferry({ferry_binary(), "run", "-c", worker.string()}, dir / "log",
                 {{"NOTIFY_SOCKET", (dir / "notify.sock").string()}});
-  ASSERT_TRUE(wait_until([&] { return notify.received().find("READY=1") != std::string::npos; }, 30s))
+  ASSERT_TRUE(
+      wait_until([&] { return notify.received().find("READY=1") != std::string::npos; }, 30s))
       << ferry.log();
   ferry.signal(SIGTERM);
   EXPECT_EQ(ferry.wait(30s), 0) << ferry.log();
@@ -86,9 +88,11 @@ TEST(Service, SighupStartsChangesAndStopsOnlyTheAffectedConnectors) {
   EXPECT_EQ(ferry.log().find("stopping connector a"), std::string::npos) << ferry.log();
 
   // Invalid file: rejected with its error, the old version keeps running.
-  ferry.add_connector("b", "plugin = \"file-source\"\ntopic = \"" + b + "\"\n[config]\npathz = 1\n");
+  ferry.add_connector("b",
+                      "plugin = \"file-source\"\ntopic = \"" + b + "\"\n[config]\npathz = 1\n");
   ferry.signal(SIGHUP);
-  ASSERT_TRUE(wait_until([&] { return ferry.log().find("unknown key \"pathz\"") != std::string::npos; }, 30s))
+  ASSERT_TRUE(wait_until(
+      [&] { return ferry.log().find("unknown key \"pathz\"") != std::string::npos; }, 30s))
       << ferry.log();
   {
     std::ofstream out(dir / "in/b.log", std::ios::app);
@@ -99,7 +103,8 @@ TEST(Service, SighupStartsChangesAndStopsOnlyTheAffectedConnectors) {
   // Removed file: its connector stops with offsets committed; a restart resends nothing.
   std::filesystem::remove(dir / "connectors.d/b.toml");
   ferry.signal(SIGHUP);
-  ASSERT_TRUE(wait_until([&] { return ferry.log().find("stopping connector b") != std::string::npos; }, 30s))
+  ASSERT_TRUE(wait_until(
+      [&] { return ferry.log().find("stopping connector b") != std::string::npos; }, 30s))
       << ferry.log();
   EXPECT_EQ(ferry.log().find("stopping connector a"), std::string::npos) << ferry.log();
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
@@ -110,7 +115,8 @@ TEST(Service, SighupStartsChangesAndStopsOnlyTheAffectedConnectors) {
 TEST(Install, InstalledFerryFindsBundledPluginsAndLoadsAnOutOfTreePlugin) {
   TempDir dir;
   auto prefix = dir / "prefix";
-  auto inst = run_command({"cmake", "--install", FERRY_TEST_BUILD_DIR, "--prefix", prefix.string()});
+  auto inst =
+      run_command({"cmake", "--install", FERRY_TEST_BUILD_DIR, "--prefix", prefix.string()});
   ASSERT_EQ(inst.exit_code, 0) << inst.out << inst.err;
   ASSERT_TRUE(std::filesystem::exists(prefix / "bin/ferry"));
   ASSERT_TRUE(std::filesystem::exists(prefix / "lib/ferry/plugins/libferry_file.so"));
@@ -126,10 +132,11 @@ TEST(Install, InstalledFerryFindsBundledPluginsAndLoadsAnOutOfTreePlugin) {
   ASSERT_EQ(make.exit_code, 0) << make.out << make.err;
 
   std::string topic = unique_topic("sequence");
-  auto worker = dir.write("ferry.toml", "[host]\nstate_dir = \"state\"\nplugin_path = [\"" +
-                                            build.string() + "\"]\n[kafka]\n\"bootstrap.servers\" = \"" +
-                                            test_bootstrap() + "\"\n");
-  auto listing = run_command({(prefix / "bin/ferry").string(), "plugins", "--json", "-c", worker.string()});
+  auto worker = dir.write(
+      "ferry.toml", "[host]\nstate_dir = \"state\"\nplugin_path = [\"" + build.string() +
+                        "\"]\n[kafka]\n\"bootstrap.servers\" = \"" + test_bootstrap() + "\"\n");
+  auto listing =
+      run_command({(prefix / "bin/ferry").string(), "plugins", "--json", "-c", worker.string()});
   ASSERT_EQ(listing.exit_code, 0) << listing.err;
   auto j = nlohmann::json::parse(listing.out);
   std::map<std::string, std::string> modules;

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""ferry's file connectors against kcat on the same real Kafka broker, in one run.
+
+    bench/file_throughput.py [--lines 2000000] [--runs 3] [--bootstrap HOST:PORT]
+
+Produce: file-source (batch mode) sends a file of 100-byte lines; the reference is
+`kcat -P < file` with the same acks=all and idempotence. ferry's time runs from process
+start until the file is moved to done/, i.e. every line acknowledged by Kafka and the
+offset durably committed; kcat's until it exits (it waits for every delivery report).
+
+Consume: file-sink writes the topic back to a file (fsync before each offset commit);
+the reference is `kcat -C -e > file`. ferry's time runs from process start until the
+output file holds every byte; it includes joining a consumer group, which kcat -C
+(no group) does not do.
+
+Prints lines/s, MB/s and peak RSS of each run and the median ratio ferry/kcat.
+Without --bootstrap it starts its own broker with scripts/kafka.sh.
+"""
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LINE_BYTES = 100
+
+
+def run_measured(argv, stdin=None, stdout=None, done=None, log=None):
+    """Runs argv; returns (seconds, peak RSS in MB). With `done`, polls it and stops the
+    process with SIGTERM once it returns True (the measured time ends at `done`)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout or subprocess.DEVNULL,
+                            stderr=open(log or os.devnull, "w"))
+    elapsed = None
+    if done is not None:
+        deadline = start + 120
+        while not done():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{argv[0]} exited early with {proc.returncode}")
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"{argv[0]} did not finish in 120 s; log: {log}")
+            time.sleep(0.01)
+        elapsed = time.monotonic() - start
+        proc.send_signal(signal.SIGTERM)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if elapsed is None:
+        elapsed = time.monotonic() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{argv} exited with {code}")
+    return elapsed, usage.ru_maxrss / 1024.0
+
+
+def write_lines(path, n):
+    filler = "x" * (LINE_BYTES - 11)
+    with open(path, "w") as f:
+        for start in range(0, n, 100_000):
+            f.write("".join(f"{i:010d}{filler}\n" for i in range(start, min(n, start + 100_000))))
+
+
+def settle():
+    """Lets the broker and the page cache finish writing the previous run's data, so
+    one tool's background I/O is not billed to the next."""
+    os.sync()
+    time.sleep(3)
+
+
+def ferry_produce(ferry, bootstrap, data, topic, work):
+    d = tempfile.mkdtemp(dir=work)
+    os.makedirs(f"{d}/in")
+    os.link(data, f"{d}/in/data.txt")  # same inode; batch mode moves the link, not the data
+    settle()
+    with open(f"{d}/ferry.toml", "w") as f:
+        f.write(f'[host]\nstate_dir = "{d}/state"\noffset_flush_interval = "50ms"\n'
+                f'[kafka]\n"bootstrap.servers" = "{bootstrap}"\n')
+    with open(f"{d}/src.toml", "w") as f:
+        f.write(f'plugin = "file-source"\ntopic = "{topic}"\n[config]\npaths = ["{d}/in/*.txt"]\n'
+                f'mode = "batch"\non_done = "move:{d}/done"\nscan_interval = "10ms"\n')
+    return run_measured([ferry, "run", "-c", f"{d}/ferry.toml", f"{d}/src.toml"],
+                        done=lambda: os.path.exists(f"{d}/done/data.txt"), log=f"{d}/ferry.log")
+
+
+def kcat_produce(bootstrap, data, topic):
+    settle()
+    with open(data, "rb") as stdin:
+        return run_measured(["kcat", "-P", "-b", bootstrap, "-t", topic, "-X", "acks=all",
+                             "-X", "enable.idempotence=true"], stdin=stdin)
+
+
+def ferry_consume(ferry, bootstrap, topic, size, work, run):
+    settle()
+    d = tempfile.mkdtemp(dir=work)
+    out = f"{d}/out.txt"
+    with open(f"{d}/ferry.toml", "w") as f:
+        f.write(f'[host]\nstate_dir = "{d}/state"\n[kafka]\n"bootstrap.servers" = "{bootstrap}"\n')
+    with open(f"{d}/sink-{run}.toml", "w") as f:
+        f.write(f'plugin = "file-sink"\ntopics = ["{topic}"]\n[config]\npath = "{out}"\n')
+    return run_measured([ferry, "run", "-c", f"{d}/ferry.toml", f"{d}/sink-{run}.toml"],
+                        done=lambda: os.path.exists(out) and os.path.getsize(out) >= size,
+                        log=f"{d}/ferry.log")
+
+
+def kcat_consume(bootstrap, topic, work):
+    settle()
+    with open(f"{work}/kcat-out.txt", "wb") as out:
+        return run_measured(["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e",
+                             "-q", "-f", "%s\n"], stdout=out)
+
+
+def row(name, lines, secs, rss):
+    return (f"  {name:<12} {lines / secs:>12,.0f} lines/s {lines * LINE_BYTES / secs / 1e6:>8.1f} MB/s"
+            f" {secs:>7.2f} s  peak RSS {rss:>6.1f} MB")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lines", type=int, default=2_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--bootstrap")
+    ap.add_argument("--ferry", default=f"{ROOT}/build/release/bin/ferry")
+    args = ap.parse_args()
+
+    if not os.path.exists(args.ferry):
+        subprocess.check_call([f"{ROOT}/scripts/install-deps.sh"])
+        subprocess.check_call(["cmake", "--preset", "release"], cwd=ROOT, stdout=subprocess.DEVNULL)
+        subprocess.check_call(["cmake", "--build", "build/release", "--target", "ferry", "ferry_file"], cwd=ROOT)
+
+    work = tempfile.mkdtemp(prefix="ferry-bench-")
+    broker_dir = None
+    try:
+        bootstrap = args.bootstrap
+        if not bootstrap:
+            broker_dir = f"{work}/kafka"
+            subprocess.check_call([f"{ROOT}/scripts/kafka.sh", "start", broker_dir], stdout=subprocess.DEVNULL)
+            bootstrap = open(f"{broker_dir}/bootstrap").read().strip()
+        data = f"{work}/lines.txt"
+        write_lines(data, args.lines)
+        size = os.path.getsize(data)
+        stamp = int(time.time())
+        print(f"{args.lines:,} lines of {LINE_BYTES} bytes ({size / 1e6:.0f} MB), broker {bootstrap}, "
+              f"{os.cpu_count()} cores")
+
+        produce, consume = {"ferry": [], "kcat": []}, {"ferry": [], "kcat": []}
+        for run in range(args.runs):
+            print(f"run {run + 1}/{args.runs}")
+            k = kcat_produce(bootstrap, data, f"bench.kcat.{stamp}.{run}")
+            f = ferry_produce(args.ferry, bootstrap, data, f"bench.ferry.{stamp}.{run}", work)
+            produce["kcat"].append(k)
+            produce["ferry"].append(f)
+            print(row("produce kcat", args.lines, *k))
+            print(row("produce ferry", args.lines, *f))
+            k = kcat_consume(bootstrap, f"bench.kcat.{stamp}.{run}", work)
+            f = ferry_consume(args.ferry, bootstrap, f"bench.kcat.{stamp}.{run}", size, work, run)
+            consume["kcat"].append(k)
+            consume["ferry"].append(f)
+            print(row("consume kcat", args.lines, *k))
+            print(row("consume ferry", args.lines, *f))
+
+        print("summary (median of runs; ratio = ferry lines/s ÷ kcat lines/s)")
+        for name, res in (("file-source → Kafka", produce), ("Kafka → file-sink", consume)):
+            ratios = [k[0] / f[0] for f, k in zip(res["ferry"], res["kcat"])]
+            f_rate = args.lines / statistics.median(t for t, _ in res["ferry"])
+            k_rate = args.lines / statistics.median(t for t, _ in res["kcat"])
+            print(f"  {name:<20} ferry {f_rate:>10,.0f} lines/s  kcat {k_rate:>10,.0f} lines/s  "
+                  f"ratio {statistics.median(ratios):.2f}  ferry peak RSS "
+                  f"{max(r for _, r in res['ferry']):.1f} MB")
+    except Exception:
+        print(f"failed; work files kept in {work}", file=sys.stderr)
+        work_keep = True
+        raise
+    finally:
+        if broker_dir:
+            subprocess.call([f"{ROOT}/scripts/kafka.sh", "stop", broker_dir])
+        if not locals().get("work_keep"):
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
