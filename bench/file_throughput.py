@@ -33,6 +33,12 @@ LINE_BYTES = 100
 def run_measured(argv, stdin=None, stdout=None, done=None, log=None):
     """Runs argv; returns (seconds, peak RSS in MB). With `done`, polls it and stops the
     process with SIGTERM once it returns True (the measured time ends at `done`)."""
+    # GNU time reports the peak RSS of the measured program alone (a child forked from
+    # this Python process would inherit Python's high-water mark in ru_maxrss).
+    # For a process we stop ourselves, /proc's VmHWM is read just before stopping it.
+    rss_file = tempfile.mktemp(prefix="rss-")
+    if done is None:
+        argv = ["/usr/bin/time", "-f", "%M", "-o", rss_file] + argv
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout or subprocess.DEVNULL,
                             stderr=open(log or os.devnull, "w"))
@@ -47,14 +53,20 @@ def run_measured(argv, stdin=None, stdout=None, done=None, log=None):
                 raise RuntimeError(f"{argv[0]} did not finish in 120 s; log: {log}")
             time.sleep(0.01)
         elapsed = time.monotonic() - start
+        with open(f"/proc/{proc.pid}/status") as f:
+            hwm_kb = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
+        with open(rss_file, "w") as f:
+            f.write(str(hwm_kb))
         proc.send_signal(signal.SIGTERM)
-    _, status, usage = os.wait4(proc.pid, 0)
+    code = proc.wait()
     if elapsed is None:
         elapsed = time.monotonic() - start
-    code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise RuntimeError(f"{argv} exited with {code}")
-    return elapsed, usage.ru_maxrss / 1024.0
+    with open(rss_file) as f:
+        rss_kb = int(f.read().split()[-1])
+    os.unlink(rss_file)
+    return elapsed, rss_kb / 1024.0
 
 
 def write_lines(path, n):

@@ -10,7 +10,7 @@ BUILD_PKGS=(
   rapidjson-dev libsystemd-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
 )
-TEST_PKGS=(kcat default-jdk-headless maven python3 procps util-linux)
+TEST_PKGS=(kcat default-jdk-headless maven python3 procps util-linux time)
 
 want=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" != "--build-only" ]]; then want+=("${TEST_PKGS[@]}"); fi

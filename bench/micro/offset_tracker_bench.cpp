@@ -12,7 +12,8 @@ static void BM_TrackAndAck(benchmark::State& state) {
   uint64_t pos = 0;
   for (auto _ : state) {
     batch.clear();
-    for (int i = 0; i < 1000; ++i) batch.push_back(t.add("65024:1234567", std::to_string(pos += 100), 100));
+    for (int i = 0; i < 1000; ++i)
+      batch.push_back(t.add("65024:1234567", std::to_string(pos += 100), 100));
     for (auto* e : batch) t.ack(e);
     benchmark::DoNotOptimize(t.take_committable());
   }

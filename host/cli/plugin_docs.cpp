@@ -77,6 +77,12 @@ std::string plugin_text(const plugins::LoadedPlugin& p) {
   return out;
 }
 
+// A literal "|" would end a Markdown table cell.
+std::string md_cell(std::string text) {
+  for (size_t i = 0; (i = text.find('|', i)) != std::string::npos; i += 2) text.insert(i, "\\");
+  return text;
+}
+
 std::string plugin_markdown(const plugins::LoadedPlugin& p) {
   const ferry_plugin& d = *p.descriptor;
   std::string out = fmt::format(
@@ -89,9 +95,10 @@ std::string plugin_markdown(const plugins::LoadedPlugin& p) {
                       : o.default_value              ? fmt::format("`{}`", o.default_value)
                                                      : "";
     std::string extra = constraint(o);
-    out += fmt::format("| `{}` | {} | {} | {}{}{} |\n", o.name, config::option_type_name(o.type),
-                       def, o.doc ? o.doc : "", extra.empty() ? "" : " (" + extra + ")",
-                       (o.flags & FERRY_OPT_SECRET) ? " Secret: masked in logs and REST." : "");
+    out +=
+        fmt::format("| `{}` | {} | {} | {}{}{} |\n", o.name, config::option_type_name(o.type), def,
+                    md_cell(o.doc ? o.doc : ""), extra.empty() ? "" : " (" + md_cell(extra) + ")",
+                    (o.flags & FERRY_OPT_SECRET) ? " Secret: masked in logs and REST." : "");
   }
   return out;
 }

@@ -114,14 +114,9 @@ ConnectorConfig load_connector_config(const std::filesystem::path& file,
   ConnectorConfig cfg;
   cfg.path = file.string();
   const std::string& path = cfg.path;
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& err) {
-    diags.add(path, err.source().begin.line, err.source().begin.column,
-              std::string(err.description()));
-    return cfg;
-  }
+  auto parsed = parse_toml_file(path, diags);
+  if (!parsed) return cfg;
+  toml::table root = std::move(*parsed);
   cfg.content_hash = hash_file(file);
 
   static constexpr std::array<std::string_view, 5> kSections{"config", "span", "errors",

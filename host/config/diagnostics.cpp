@@ -31,4 +31,14 @@ std::string Diagnostics::str() const {
   return out;
 }
 
+std::optional<toml::table> parse_toml_file(const std::string& path, Diagnostics& diags) {
+  try {
+    return toml::parse_file(path);
+  } catch (const toml::parse_error& err) {
+    diags.add(path, err.source().begin.line, err.source().begin.column,
+              std::string(err.description()));
+    return std::nullopt;
+  }
+}
+
 }  // namespace ferry::config

@@ -2,6 +2,7 @@
 // `path:line:col: message`, so that one `ferry validate` run reports all of them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,5 +36,8 @@ class Diagnostics {
  private:
   std::vector<Diagnostic> items_;
 };
+
+// Parses a TOML file; a syntax error becomes a located diagnostic and nullopt.
+std::optional<toml::table> parse_toml_file(const std::string& path, Diagnostics& diags);
 
 }  // namespace ferry::config

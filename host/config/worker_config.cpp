@@ -66,13 +66,9 @@ WorkerConfig load_worker_config(const std::string& path, Diagnostics& diags) {
   cfg.path = path;
   toml::table root;
   if (!path.empty()) {
-    try {
-      root = toml::parse_file(path);
-    } catch (const toml::parse_error& err) {
-      diags.add(path, err.source().begin.line, err.source().begin.column,
-                std::string(err.description()));
-      return cfg;
-    }
+    auto parsed = parse_toml_file(path, diags);
+    if (!parsed) return cfg;
+    root = std::move(*parsed);
   }
   static constexpr std::array<std::string_view, 1> kCollector{"collector"};
   constexpr std::array kSections{"host", "kafka", "rest", "spans", "cluster"};

@@ -57,7 +57,6 @@ config::KafkaProperties consumer_defaults(const std::string& group_id) {
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},
-      {"queued.max.messages.kbytes", "16384"},
       {"client.id", "ferry"},
   };
 }

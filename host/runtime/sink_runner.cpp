@@ -8,6 +8,7 @@
 
 #include "kafka/client_config.hpp"
 #include "runtime/dead_letter.hpp"
+#include "runtime/header_insertions.hpp"
 
 namespace ferry::runtime {
 namespace {
@@ -28,11 +29,8 @@ void dead_letter_cb(rd_kafka_t*, const rd_kafka_message_t* msg, void* runner) {
 
 SinkRunner::SinkRunner(TaskEnvironment env)
     : TaskHost(env.log, *env.metrics, env.connector->name, env.task_id, *env.offsets, *env.state),
-      env_(std::move(env)) {
-  for (const auto& t : env_.connector->transforms)
-    if (t.type == "insert_header")
-      insert_headers_.emplace_back(t.options.str("header"), t.options.str("value"));
-}
+      env_(std::move(env)),
+      insert_headers_(header_insertions(*env_.connector)) {}
 
 SinkRunner::~SinkRunner() {
   plugin_.reset();
@@ -249,13 +247,27 @@ Status SinkRunner::flush_and_commit() {
 }
 
 void SinkRunner::publish_metrics() {
-  auto bump = [&](const char* name, uint64_t now, uint64_t& published) {
-    if (now != published) metrics_.add(name, connector_, task_id_, double(now - published));
-    published = now;
-  };
-  bump("records_in", records_in_, published_in_);
-  bump("bytes_in", bytes_in_, published_bytes_);
-  bump("dead_letter_records", dead_lettered_, published_dlq_);
+  publish_count("records_in", records_in_, published_in_);
+  publish_count("bytes_in", bytes_in_, published_bytes_);
+  publish_count("dead_letter_records", dead_lettered_, published_dlq_);
+}
+
+void SinkRunner::leave_group() {
+  // Give the partitions up through a normal revoke served by our own poll, then close.
+  // Letting rd_kafka_consumer_close do the revoke itself sometimes never returned with
+  // librdkafka 2.0.2 (stuck reconnecting the bootstrap broker).
+  rd_kafka_unsubscribe(consumer_.get());
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (Clock::now() < deadline) {
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    if (rd_kafka_assignment(consumer_.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) break;
+    kafka::PartitionListPtr owned(assigned);
+    if (owned->cnt == 0) break;
+    // Records fetched now are not committed: the next owner gets them again.
+    kafka::MessagePtr dropped(rd_kafka_consumer_poll(consumer_.get(), 100));
+  }
+  rd_kafka_consumer_close(consumer_.get());
+  consumer_.reset();
 }
 
 Status SinkRunner::run(const std::atomic<bool>& stop) {
@@ -288,8 +300,7 @@ Status SinkRunner::run(const std::atomic<bool>& stop) {
     }
   }
   if (Status s = with_retries("commit", [&] { return flush_and_commit(); }); !s.ok()) return s;
-  rd_kafka_consumer_close(consumer_.get());
-  consumer_.reset();
+  leave_group();
   log_->info("sink task stopped cleanly");
   return Status::Ok();
 }

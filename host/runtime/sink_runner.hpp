@@ -41,6 +41,7 @@ class SinkRunner final : public TaskHost {
   void consume_batch(std::vector<kafka::MessagePtr>& batch, int timeout_ms);
   Status deliver(const std::vector<kafka::MessagePtr>& batch);
   Status flush_and_commit();
+  void leave_group();
   template <typename F>
   Status with_retries(const char* what, F&& call);
   void publish_metrics();

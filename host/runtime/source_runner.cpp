@@ -8,6 +8,7 @@
 
 #include "kafka/client_config.hpp"
 #include "runtime/dead_letter.hpp"
+#include "runtime/header_insertions.hpp"
 
 namespace ferry::runtime {
 namespace {
@@ -23,11 +24,8 @@ void delivery_report(rd_kafka_t*, const rd_kafka_message_t* msg, void* runner) {
 
 SourceRunner::SourceRunner(TaskEnvironment env)
     : TaskHost(env.log, *env.metrics, env.connector->name, env.task_id, *env.offsets, *env.state),
-      env_(std::move(env)) {
-  for (const auto& t : env_.connector->transforms)
-    if (t.type == "insert_header")
-      insert_headers_.emplace_back(t.options.str("header"), t.options.str("value"));
-}
+      env_(std::move(env)),
+      insert_headers_(header_insertions(*env_.connector)) {}
 
 SourceRunner::~SourceRunner() {
   // Destroy order matters: the plugin first (it may still log through us), then
@@ -198,14 +196,10 @@ Status SourceRunner::commit_offsets() {
 }
 
 void SourceRunner::publish_metrics() {
-  auto bump = [&](const char* name, uint64_t now, uint64_t& published) {
-    if (now != published) metrics_.add(name, connector_, task_id_, double(now - published));
-    published = now;
-  };
-  bump("records_in", records_in_, published_in_);
-  bump("records_out", records_out_, published_out_);
-  bump("bytes_out", bytes_out_, published_bytes_);
-  bump("dead_letter_records", dead_lettered_, published_dlq_);
+  publish_count("records_in", records_in_, published_in_);
+  publish_count("records_out", records_out_, published_out_);
+  publish_count("bytes_out", bytes_out_, published_bytes_);
+  publish_count("dead_letter_records", dead_lettered_, published_dlq_);
   metrics_.set("in_flight_records", connector_, task_id_, double(tracker_.in_flight_records()));
 }
 

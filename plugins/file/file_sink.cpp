@@ -150,6 +150,12 @@ class FileSink final : public SinkTask {
       }
       done += static_cast<size_t>(n);
     }
+    if (done > 0 && fsync_) {
+      // Start writeback now, without waiting, so the fsync in flush() finds little
+      // left to write and the consumer is not stalled behind a large flush.
+      ::sync_file_range(f.fd, static_cast<off_t>(f.size), static_cast<off_t>(done),
+                        SYNC_FILE_RANGE_WRITE);
+    }
     f.size += done;
     if (done > 0) f.dirty = true;
     f.buffer.clear();

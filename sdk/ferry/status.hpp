@@ -36,6 +36,18 @@ inline void write_error(ferry_error* err, const std::string& msg) {
   msg.copy(err->message, n);
   err->message[n] = '\0';
 }
+inline Status from_c(ferry_status s, const ferry_error& err) {
+  switch (s) {
+    case FERRY_OK:
+      return Status::Ok();
+    case FERRY_RETRIABLE:
+      return Status::Retriable(err.message);
+    case FERRY_CONFIG:
+      return Status::Config(err.message);
+    default:
+      return Status::Fatal(err.message);
+  }
+}
 inline ferry_status to_c(const Status& s, ferry_error* err) {
   if (!s.ok()) write_error(err, s.message());
   return s.code();
