@@ -15,7 +15,8 @@ using HeaderInsertions = std::vector<std::pair<std::string, std::string>>;
 inline HeaderInsertions header_insertions(const config::ConnectorConfig& c) {
   HeaderInsertions out;
   for (const auto& t : c.transforms)
-    if (t.type == "insert_header") out.emplace_back(t.options.str("header"), t.options.str("value"));
+    if (t.type == "insert_header")
+      out.emplace_back(t.options.str("header"), t.options.str("value"));
   return out;
 }
 

@@ -44,18 +44,7 @@ class PluginTask {
   ferry_task* get() const { return task_; }
   const ferry_plugin* plugin() const { return plugin_; }
 
-  static Status wrap(ferry_status s, const ferry_error& err) {
-    switch (s) {
-      case FERRY_OK:
-        return Status::Ok();
-      case FERRY_RETRIABLE:
-        return Status::Retriable(err.message);
-      case FERRY_CONFIG:
-        return Status::Config(err.message);
-      default:
-        return Status::Fatal(err.message);
-    }
-  }
+  static Status wrap(ferry_status s, const ferry_error& err) { return detail::from_c(s, err); }
 
  private:
   const ferry_plugin* plugin_ = nullptr;

@@ -78,18 +78,7 @@ class Host {
     (*static_cast<const BytesFn*>(user))(std::string_view(k.data, k.len),
                                          std::string_view(v.data, v.len));
   }
-  static Status wrap(ferry_status s, const ferry_error& err) {
-    switch (s) {
-      case FERRY_OK:
-        return Status::Ok();
-      case FERRY_RETRIABLE:
-        return Status::Retriable(err.message);
-      case FERRY_CONFIG:
-        return Status::Config(err.message);
-      default:
-        return Status::Fatal(err.message);
-    }
-  }
+  static Status wrap(ferry_status s, const ferry_error& err) { return detail::from_c(s, err); }
   const ferry_host_api* api_ = nullptr;
   ferry_host* host_ = nullptr;
   std::string connector_;
