@@ -34,8 +34,9 @@ SinkRunner::SinkRunner(TaskEnvironment env)
 
 SinkRunner::~SinkRunner() {
   plugin_.reset();
-  if (consumer_) rd_kafka_consumer_close(consumer_.get());
-  consumer_.reset();
+  // A failed task leaves without committing: the next owner gets its records again.
+  pending_.clear();
+  if (consumer_) leave_group();
   if (dead_letter_) rd_kafka_flush(dead_letter_.get(), 1000);
   dead_letter_.reset();
 }
