@@ -272,7 +272,6 @@ void SinkRunner::leave_group() {
 }
 
 Status SinkRunner::run(const std::atomic<bool>& stop) {
-  stop_ = &stop;
   if (env_.connector->tolerate_all()) {
     if (Status s = create_dead_letter_producer(); !s.ok()) return s;
   }

@@ -56,7 +56,6 @@ class SinkRunner final : public TaskHost {
   std::map<TopicPartition, int64_t> pending_;  // next offset to commit, after flush
   uint64_t uncommitted_records_ = 0;
   std::string failure_;
-  const std::atomic<bool>* stop_ = nullptr;
 
   uint64_t records_in_ = 0, bytes_in_ = 0, dead_lettered_ = 0;
   uint64_t published_in_ = 0, published_bytes_ = 0, published_dlq_ = 0;
