@@ -5,6 +5,7 @@
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_connectors.hpp"
 #include "support/wait_for.hpp"
 
 namespace ferry::test {
@@ -42,16 +43,14 @@ TEST(DeadLetter, SourceRejectsGoToTheDeadLetterTopicWithReasons) {
 
 TEST(DeadLetter, SinkRejectsGoToTheDeadLetterTopicWithTheirOrigin) {
   TempDir dir;
-  std::string topic = unique_topic("dlq-sink"), dlq = unique_topic("dlq-sink.dlq");
-  auto input = dir.write("input.txt", "good-1\nbad-2\ngood-3\nbad-4\ngood-5\n");
-  kcat_produce_lines(topic, input.string());
+  std::string topic = topic_with_lines(dir, "dlq-sink", "good-1\nbad-2\ngood-3\nbad-4\ngood-5\n");
+  std::string dlq = unique_topic("dlq-sink.dlq");
   FerryInstance ferry(dir);
   auto out = dir / "out.txt";
-  ferry.add_connector("sink", "plugin = \"test-sink\"\ntopics = [\"" + topic +
-                                  "\"]\n[config]\noutput = \"" + out.string() +
-                                  "\"\nreject_containing = \"bad\"\n[errors]\ntolerance = \"all\"\n"
-                                  "dead_letter_topic = \"" +
-                                  dlq + "\"\n");
+  ferry.add_connector(
+      "sink",
+      test_sink_toml(topic, out, "reject_containing = \"bad\"\n",
+                     "[errors]\ntolerance = \"all\"\ndead_letter_topic = \"" + dlq + "\"\n"));
   ferry.start();
   ASSERT_TRUE(wait_until([&] { return end_offset(dlq) >= 2 && read_file(out).size() >= 21; }, 60s))
       << ferry.log();
@@ -69,14 +68,10 @@ TEST(DeadLetter, SinkRejectsGoToTheDeadLetterTopicWithTheirOrigin) {
 
 TEST(DeadLetter, WithoutToleranceABadRecordFailsTheTaskVisibly) {
   TempDir dir;
-  std::string topic = unique_topic("nodlq");
-  auto input = dir.write("input.txt", "good-1\nbad-2\n");
-  kcat_produce_lines(topic, input.string());
+  std::string topic = topic_with_lines(dir, "nodlq", "good-1\nbad-2\n");
   FerryInstance ferry(dir);
   auto out = dir / "out.txt";
-  ferry.add_connector("strict", "plugin = \"test-sink\"\ntopics = [\"" + topic +
-                                    "\"]\n[config]\noutput = \"" + out.string() +
-                                    "\"\nreject_containing = \"bad\"\n");
+  ferry.add_connector("strict", test_sink_toml(topic, out, "reject_containing = \"bad\"\n"));
   ferry.start();
   ASSERT_TRUE(wait_until(
       [&] {

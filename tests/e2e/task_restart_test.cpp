@@ -6,6 +6,7 @@
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_connectors.hpp"
 #include "support/wait_for.hpp"
 
 namespace ferry::test {
@@ -52,14 +53,10 @@ TEST(TaskRestart, RetriableSourceErrorsAreRetriedWithBackoff) {
 
 TEST(TaskRestart, SinkOffsetsAreCommittedOnlyAfterASuccessfulFlush) {
   TempDir dir;
-  std::string topic = unique_topic("flush");
-  auto input = dir.write("input.txt", "a\nb\nc\n");
-  kcat_produce_lines(topic, input.string());
+  std::string topic = topic_with_lines(dir, "flush", "a\nb\nc\n");
   FerryInstance ferry(dir);
   auto out = dir / "out.txt";
-  ferry.add_connector("sink", "plugin = \"test-sink\"\ntopics = [\"" + topic +
-                                  "\"]\n[config]\noutput = \"" + out.string() +
-                                  "\"\nretriable_flushes = 2\n");
+  ferry.add_connector("sink", test_sink_toml(topic, out, "retriable_flushes = 2\n"));
   ferry.start();
   ASSERT_TRUE(wait_until(
       [&] { return ferry.log().find("flush failed (retriable)") != std::string::npos; }, 60s))
