@@ -21,7 +21,8 @@ inline std::string topic_with_lines(const TempDir& dir, const std::string& prefi
 // The test-sink plugin appending to `out`; `config` adds [config] keys, `sections`
 // whole tables after it.
 inline std::string test_sink_toml(const std::string& topic, const std::filesystem::path& out,
-                                  const std::string& config = "", const std::string& sections = "") {
+                                  const std::string& config = "",
+                                  const std::string& sections = "") {
   return "plugin = \"test-sink\"\ntopics = [\"" + topic + "\"]\n[config]\noutput = \"" +
          out.string() + "\"\n" + config + sections;
 }
