@@ -57,6 +57,7 @@ Status SinkRunner::create_consumer() {
   if (!consumer_) return Status::Config(std::string("cannot create consumer: ") + err.data());
   (void)conf.release();
   rd_kafka_poll_set_consumer(consumer_.get());
+  consumer_queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
   kafka::PartitionListPtr topics(
       rd_kafka_topic_partition_list_new(static_cast<int>(c.topics.size())));
   for (const auto& t : c.topics)
@@ -135,11 +136,13 @@ void SinkRunner::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_
 }
 
 void SinkRunner::consume_batch(std::vector<kafka::MessagePtr>& batch, int timeout_ms) {
-  // rd_kafka_consume_batch_queue would save a lock per message, but with librdkafka
-  // 2.0.2 it left rd_kafka_consumer_close hanging after the final revoke.
-  while (batch.size() < kMaxBatch) {
-    kafka::MessagePtr m(rd_kafka_consumer_poll(consumer_.get(), batch.empty() ? timeout_ms : 0));
-    if (!m) break;
+  // One queue operation per batch instead of one per message; rebalance callbacks are
+  // served from inside it, on this thread.
+  raw_batch_.resize(kMaxBatch);
+  ssize_t n = rd_kafka_consume_batch_queue(consumer_queue_.get(), timeout_ms, raw_batch_.data(),
+                                           raw_batch_.size());
+  for (ssize_t i = 0; i < n; ++i) {
+    kafka::MessagePtr m(raw_batch_[static_cast<size_t>(i)]);
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       batch.push_back(std::move(m));
     } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -255,8 +258,6 @@ void SinkRunner::publish_metrics() {
 
 void SinkRunner::leave_group() {
   // Give the partitions up through a normal revoke served by our own poll, then close.
-  // Letting rd_kafka_consumer_close do the revoke itself sometimes never returned with
-  // librdkafka 2.0.2 (stuck reconnecting the bootstrap broker).
   rd_kafka_unsubscribe(consumer_.get());
   auto deadline = Clock::now() + std::chrono::seconds(10);
   while (Clock::now() < deadline) {
@@ -267,6 +268,7 @@ void SinkRunner::leave_group() {
     // Records fetched now are not committed: the next owner gets them again.
     kafka::MessagePtr dropped(rd_kafka_consumer_poll(consumer_.get(), 100));
   }
+  consumer_queue_.reset();
   rd_kafka_consumer_close(consumer_.get());
   consumer_.reset();
 }
@@ -299,6 +301,8 @@ Status SinkRunner::run(const std::atomic<bool>& stop) {
       next_commit = Clock::now() + flush_every;
     }
   }
+  // Messages hold references into the consumer: rd_kafka_destroy waits for them forever.
+  batch.clear();
   if (Status s = with_retries("commit", [&] { return flush_and_commit(); }); !s.ok()) return s;
   leave_group();
   log_->info("sink task stopped cleanly");

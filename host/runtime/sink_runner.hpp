@@ -48,6 +48,8 @@ class SinkRunner final : public TaskHost {
 
   TaskEnvironment env_;
   kafka::KafkaPtr consumer_;
+  kafka::QueuePtr consumer_queue_;  // released before the consumer closes
+  std::vector<rd_kafka_message_t*> raw_batch_;
   std::vector<ferry_record_view> views_;
   std::vector<ferry_header_view> header_views_;
   kafka::KafkaPtr dead_letter_;
