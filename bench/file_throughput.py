@@ -83,7 +83,7 @@ def settle():
     time.sleep(3)
 
 
-def ferry_produce(ferry, bootstrap, data, topic, work):
+def ferry_produce(ferry, bootstrap, data, topic, work, key):
     d = tempfile.mkdtemp(dir=work)
     os.makedirs(f"{d}/in")
     os.link(data, f"{d}/in/data.txt")  # same inode; batch mode moves the link, not the data
@@ -93,7 +93,7 @@ def ferry_produce(ferry, bootstrap, data, topic, work):
                 f'[kafka]\n"bootstrap.servers" = "{bootstrap}"\n')
     with open(f"{d}/src.toml", "w") as f:
         f.write(f'plugin = "file-source"\ntopic = "{topic}"\n[config]\npaths = ["{d}/in/*.txt"]\n'
-                f'mode = "batch"\non_done = "move:{d}/done"\nscan_interval = "10ms"\n')
+                f'mode = "batch"\non_done = "move:{d}/done"\nscan_interval = "10ms"\nkey = "{key}"\n')
     return run_measured([ferry, "run", "-c", f"{d}/ferry.toml", f"{d}/src.toml"],
                         done=lambda: os.path.exists(f"{d}/done/data.txt"), log=f"{d}/ferry.log")
 
@@ -136,6 +136,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--bootstrap")
     ap.add_argument("--ferry", default=f"{ROOT}/build/release/bin/ferry")
+    ap.add_argument("--key", choices=["path", "none"], default="path",
+                    help="file-source record key (kcat -P sends none; ferry's default is path)")
     args = ap.parse_args()
 
     if not os.path.exists(args.ferry):
@@ -156,13 +158,13 @@ def main():
         size = os.path.getsize(data)
         stamp = int(time.time())
         print(f"{args.lines:,} lines of {LINE_BYTES} bytes ({size / 1e6:.0f} MB), broker {bootstrap}, "
-              f"{os.cpu_count()} cores")
+              f"{os.cpu_count()} cores, file-source key = {args.key}")
 
         produce, consume = {"ferry": [], "kcat": []}, {"ferry": [], "kcat": []}
         for run in range(args.runs):
             print(f"run {run + 1}/{args.runs}")
             k = kcat_produce(bootstrap, data, f"bench.kcat.{stamp}.{run}")
-            f = ferry_produce(args.ferry, bootstrap, data, f"bench.ferry.{stamp}.{run}", work)
+            f = ferry_produce(args.ferry, bootstrap, data, f"bench.ferry.{stamp}.{run}", work, args.key)
             produce["kcat"].append(k)
             produce["ferry"].append(f)
             print(row("produce kcat", args.lines, *k))
