@@ -142,10 +142,16 @@ TEST(FileFaults, UnreadableFileIsReportedAndRetriedWhileOthersFlow) {
   dir.write("in/open.log", numbered_lines(6, 10));
   std::filesystem::permissions(locked, std::filesystem::perms::none);
   std::vector<std::string> prefix;
+  std::string binary;
   if (::geteuid() == 0) {
-    // root reads anything: run ferry as nobody so the permission really applies.
+    // root reads anything: run ferry as nobody so the permission really applies, from
+    // an install inside the test dir (the build tree may not be reachable by nobody).
     std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
     std::filesystem::permissions(dir / "in", std::filesystem::perms::all);
+    auto inst = run_command(
+        {"cmake", "--install", FERRY_TEST_BUILD_DIR, "--prefix", (dir / "prefix").string()});
+    ASSERT_EQ(inst.exit_code, 0) << inst.out << inst.err;
+    binary = (dir / "prefix/bin/ferry").string();
     prefix = {"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"};
   }
   FerryInstance ferry(dir);
@@ -155,7 +161,7 @@ TEST(FileFaults, UnreadableFileIsReportedAndRetriedWhileOthersFlow) {
   std::filesystem::permissions(dir / "connectors.d", std::filesystem::perms::all);
   std::filesystem::create_directories(dir / "state");
   std::filesystem::permissions(dir / "state", std::filesystem::perms::all);
-  ferry.start(prefix);
+  ferry.start(prefix, binary);
   ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= 5; }, 60s)) << ferry.log();
   EXPECT_NE(ferry.log().find("cannot open " + locked.string() + ": Permission denied"),
             std::string::npos)

@@ -36,10 +36,12 @@ class FerryInstance {
     return dir_.write("connectors.d/" + name + ".toml", toml);
   }
 
-  // `prefix` runs ferry through another command (e.g. setpriv to drop privileges).
-  void start(std::vector<std::string> prefix = {}) {
+  // `prefix` runs ferry through another command (e.g. setpriv to drop privileges);
+  // `binary` replaces the ferry under test (e.g. an installed copy).
+  void start(std::vector<std::string> prefix = {}, const std::string& binary = "") {
     ++runs_;
-    prefix.insert(prefix.end(), {ferry_binary(), "run", "-c", worker_.string()});
+    prefix.insert(prefix.end(),
+                  {binary.empty() ? ferry_binary() : binary, "run", "-c", worker_.string()});
     proc_ = std::make_unique<Process>(std::move(prefix),
                                       dir_ / ("ferry-" + std::to_string(runs_) + ".log"));
   }
