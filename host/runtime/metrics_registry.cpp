@@ -16,13 +16,6 @@ void MetricsRegistry::set(const std::string& name, const std::string& connector,
   values_[{name, connector, task}] = {value, false};
 }
 
-double MetricsRegistry::get(const std::string& name, const std::string& connector,
-                            uint32_t task) const {
-  std::lock_guard lock(mu_);
-  auto it = values_.find({name, connector, task});
-  return it == values_.end() ? 0 : it->second.first;
-}
-
 std::vector<MetricsRegistry::Sample> MetricsRegistry::snapshot() const {
   std::lock_guard lock(mu_);
   std::vector<Sample> out;

@@ -23,7 +23,6 @@ class MetricsRegistry {
 
   void add(const std::string& name, const std::string& connector, uint32_t task, double delta);
   void set(const std::string& name, const std::string& connector, uint32_t task, double value);
-  double get(const std::string& name, const std::string& connector, uint32_t task) const;
   std::vector<Sample> snapshot() const;
 
  private:
