@@ -35,6 +35,17 @@ struct ConnectorConfig {
   KafkaProperties kafka;
   std::string content_hash;  // changes when the file's content changes (reload)
 
+  // What the plugin's task gets: its [config] plus the [span] settings as
+  // "span.enabled", "span.ttl" and "span.idle_close".
+  Options plugin_options() const {
+    Options o = config;
+    for (OptionValue v : span.values()) {
+      v.name = "span." + v.name;
+      o.values().push_back(std::move(v));
+    }
+    return o;
+  }
+
   bool tolerate_all() const { return errors.str("tolerance") == "all"; }
   int64_t retry_timeout_ms() const { return errors.integer("retry_timeout"); }
   std::string dead_letter_topic() const { return errors.str("dead_letter_topic"); }

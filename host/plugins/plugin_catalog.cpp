@@ -20,8 +20,10 @@ std::string check_module_abi(const ferry_module& m) {
         "built for plugin ABI {}.{}, but this ferry speaks ABI {}.{}; rebuild it "
         "against this ferry's sdk/",
         m.abi_major, m.abi_minor, FERRY_ABI_VERSION_MAJOR, FERRY_ABI_VERSION_MINOR);
-  if (m.module_size < sizeof(ferry_module) || m.plugin_size < sizeof(ferry_plugin) ||
-      m.record_view_size < sizeof(ferry_record_view))
+  // Within a major version structs only grow: a 1.0 module is fine, the host reads
+  // newer fields only when struct_size covers them.
+  if (m.module_size < sizeof(ferry_module) || m.plugin_size < FERRY_PLUGIN_SIZE_1_0 ||
+      m.record_view_size < FERRY_RECORD_VIEW_SIZE_1_0)
     return fmt::format(
         "descriptor sizes ({}/{}/{}) are smaller than ABI {}.{} requires; the "
         "module is corrupt or built against a broken sdk/",
@@ -51,7 +53,7 @@ bool PluginCatalog::load_module(const std::filesystem::path& file) {
   if (auto why = check_module_abi(*m); !why.empty()) return refuse(why);
   for (size_t i = 0; i < m->plugin_count; ++i) {
     const ferry_plugin* p = m->plugins[i];
-    if (p == nullptr || p->name == nullptr || p->struct_size < sizeof(ferry_plugin)) {
+    if (p == nullptr || p->name == nullptr || p->struct_size < FERRY_PLUGIN_SIZE_1_0) {
       refuse("malformed plugin descriptor");
       continue;
     }

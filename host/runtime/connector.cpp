@@ -7,7 +7,8 @@ namespace ferry::runtime {
 std::unique_ptr<Connector> Connector::create(config::ConnectorConfig cfg,
                                              const config::WorkerConfig& worker,
                                              const config::KafkaProperties& worker_overrides,
-                                             MetricsRegistry& metrics, std::string& error) {
+                                             MetricsRegistry& metrics, SpanServices spans,
+                                             std::string& error) {
   std::unique_ptr<Connector> c(new Connector());
   c->cfg_ = std::move(cfg);
   auto dir = worker.state_dir / "connectors" / c->cfg_.name;
@@ -26,6 +27,8 @@ std::unique_ptr<Connector> Connector::create(config::ConnectorConfig cfg,
     env.state = c->state_.get();
     env.log = logging::get(c->cfg_.name + "/" + std::to_string(i));
     env.task_id = static_cast<uint32_t>(i);
+    env.span_publisher = spans.publisher;
+    env.span_directory = spans.directory;
     c->tasks_.push_back(std::make_unique<TaskSupervisor>(std::move(env)));
   }
   return c;

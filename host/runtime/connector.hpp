@@ -10,6 +10,7 @@
 #include "config/worker_config.hpp"
 #include "runtime/durable_map.hpp"
 #include "runtime/metrics_registry.hpp"
+#include "runtime/task_environment.hpp"
 #include "runtime/task_supervisor.hpp"
 
 namespace ferry::runtime {
@@ -21,7 +22,8 @@ class Connector {
   static std::unique_ptr<Connector> create(config::ConnectorConfig cfg,
                                            const config::WorkerConfig& worker,
                                            const config::KafkaProperties& worker_overrides,
-                                           MetricsRegistry& metrics, std::string& error);
+                                           MetricsRegistry& metrics, SpanServices spans,
+                                           std::string& error);
   ~Connector();
 
   void start();

@@ -277,9 +277,9 @@ Status SinkRunner::run(const std::atomic<bool>& stop) {
   if (env_.connector->tolerate_all()) {
     if (Status s = create_dead_letter_producer(); !s.ok()) return s;
   }
-  if (Status s =
-          plugin_.create(env_.connector->descriptor, env_.connector->config, this, host_api(),
-                         connector_, task_id_, static_cast<uint32_t>(env_.connector->tasks));
+  if (Status s = plugin_.create(env_.connector->descriptor, env_.connector->plugin_options(), this,
+                                host_api(), connector_, task_id_,
+                                static_cast<uint32_t>(env_.connector->tasks));
       !s.ok())
     return s;
   if (Status s = create_consumer(); !s.ok()) return s;

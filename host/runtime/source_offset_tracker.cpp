@@ -14,7 +14,7 @@ SourceOffsetTracker::Entry* SourceOffsetTracker::add(std::string_view partition,
     }
     p = last_ = slot.get();
   }
-  p->entries.push_back(Entry{p, std::string(offset), bytes, done});
+  p->entries.push_back(Entry{p, std::string(offset), bytes, done, nullptr, 0, false});
   Entry* e = &p->entries.back();
   if (done) {
     advance(*p);
@@ -35,6 +35,8 @@ void SourceOffsetTracker::ack(Entry* entry) {
 
 void SourceOffsetTracker::advance(Partition& p) {
   while (!p.entries.empty() && p.entries.front().done) {
+    if (p.entries.front().span != nullptr && committable_fn_ != nullptr)
+      committable_fn_(committable_ctx_, p.entries.front().span, p.entries.front().seq);
     p.committable = std::move(p.entries.front().offset);
     p.dirty = true;
     p.entries.pop_front();

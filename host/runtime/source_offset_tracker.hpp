@@ -23,7 +23,16 @@ class SourceOffsetTracker {
     std::string offset;
     size_t bytes;
     bool done;
+    void* span = nullptr;  // SpanLedger::Span of a span-tagged record
+    uint64_t seq = 0;
+    bool dead_lettered = false;
   };
+  // Called for each span-tagged entry whose offset becomes committable.
+  using CommittableFn = void (*)(void* ctx, void* span, uint64_t seq);
+  void on_committable(CommittableFn fn, void* ctx) {
+    committable_fn_ = fn;
+    committable_ctx_ = ctx;
+  }
 
   // Registers an emitted record (or, with `done`, an offset-only marker). The pointer
   // stays valid until the entry is acknowledged and everything before it too.
@@ -47,7 +56,9 @@ class SourceOffsetTracker {
   void advance(Partition& p);
 
   std::unordered_map<std::string, std::unique_ptr<Partition>> partitions_;
-  Partition* last_ = nullptr;  // consecutive records usually share a partition
+  Partition* last_ = nullptr;
+  CommittableFn committable_fn_ = nullptr;
+  void* committable_ctx_ = nullptr;  // consecutive records usually share a partition
   size_t in_flight_records_ = 0;
   uint64_t in_flight_bytes_ = 0;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -19,12 +20,38 @@ void delivery_report(rd_kafka_t*, const rd_kafka_message_t* msg, void* runner) {
   static_cast<SourceRunner*>(runner)->on_delivery(*msg);
 }
 
+void span_committable(void* ledger, void* span, uint64_t seq) {
+  static_cast<spans::SpanLedger*>(ledger)->committable(static_cast<spans::SpanLedger::Span*>(span),
+                                                       seq);
+}
+
 }  // namespace
 
 SourceRunner::SourceRunner(TaskEnvironment env)
     : TaskHost(env.log, *env.metrics, env.connector->name, env.task_id, *env.offsets, *env.state),
       env_(std::move(env)),
-      insert_headers_(header_insertions(*env_.connector)) {}
+      insert_headers_(header_insertions(*env_.connector)) {
+  if (env_.span_publisher != nullptr && env_.connector->span.boolean("enabled")) {
+    spans_ = std::make_unique<spans::SpanLedger>(
+        *env_.span_publisher, connector_, env_.connector->span.integer("ttl"), *env_.offsets, log_);
+    tracker_.on_committable(&span_committable, spans_.get());
+  }
+}
+
+ferry_status SourceRunner::span_open(ferry_bytes key, const ferry_header_view* attrs, size_t count,
+                                     ferry_error* err) {
+  if (!spans_) return FERRY_OK;
+  nlohmann::json a = nlohmann::json::object();
+  for (size_t i = 0; i < count; ++i)
+    a[attrs[i].name] =
+        std::string(attrs[i].value.data ? attrs[i].value.data : "", attrs[i].value.len);
+  return detail::to_c(spans_->open({key.data ? key.data : "", key.len}, std::move(a)), err);
+}
+
+ferry_status SourceRunner::span_close(ferry_bytes key, ferry_error* err) {
+  if (!spans_) return FERRY_OK;
+  return detail::to_c(spans_->close({key.data ? key.data : "", key.len}), err);
+}
 
 SourceRunner::~SourceRunner() {
   // Destroy order matters: the plugin first (it may still log through us), then
@@ -78,15 +105,29 @@ ferry_status SourceRunner::emit(const ferry_record_view& r, ferry_error* err) {
   ++records_in_;
   ++emitted_since_poll_;
 
+  spans::SpanLedger::Span* span = nullptr;
+  if (spans_ && r.struct_size >= sizeof(ferry_record_view) && r.span.len > 0) {
+    span = spans_->span_for({r.span.data, r.span.len});
+    entry->span = span;
+    entry->seq = spans_->next_seq(span);
+  }
+
   kafka::HeadersPtr headers;
-  if (r.header_count > 0 || !insert_headers_.empty()) {
-    headers.reset(rd_kafka_headers_new(r.header_count + insert_headers_.size()));
+  if (r.header_count > 0 || !insert_headers_.empty() || span != nullptr) {
+    headers.reset(rd_kafka_headers_new(r.header_count + insert_headers_.size() + 2));
     for (size_t i = 0; i < r.header_count; ++i)
       rd_kafka_header_add(headers.get(), r.headers[i].name, -1, r.headers[i].value.data,
                           static_cast<ssize_t>(r.headers[i].value.len));
     for (const auto& [name, value] : insert_headers_)
       rd_kafka_header_add(headers.get(), name.c_str(), -1, value.data(),
                           static_cast<ssize_t>(value.size()));
+    if (span != nullptr) {
+      std::array<char, 24> seq{};
+      auto [end, ec] = std::to_chars(seq.data(), seq.data() + seq.size(), entry->seq);
+      rd_kafka_header_add(headers.get(), "ferry.span", -1, span->id.data(),
+                          static_cast<ssize_t>(span->id.size()));
+      rd_kafka_header_add(headers.get(), "ferry.span.seq", -1, seq.data(), end - seq.data());
+    }
   }
   rd_kafka_topic_t* rkt = r.topic ? topic(r.topic) : default_topic_;
   rd_kafka_resp_err_t e = rd_kafka_producev(
@@ -103,6 +144,10 @@ ferry_status SourceRunner::emit(const ferry_record_view& r, ferry_error* err) {
   // retried, so this record is bad input as far as delivery is concerned.
   std::string reason =
       fmt::format("cannot produce to {}: {}", rd_kafka_topic_name(rkt), rd_kafka_err2str(e));
+  if (span != nullptr) {
+    spans_->failed(span, reason);
+    entry->dead_lettered = true;
+  }
   if (env_.connector->tolerate_all() && produce_to_dead_letter(r, reason, "produce", entry))
     return FERRY_OK;
   detail::write_error(err, reason);
@@ -153,6 +198,9 @@ void SourceRunner::on_delivery(const rd_kafka_message_t& msg) {
   if (msg.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     ++records_out_;
     bytes_out_ += msg.len + msg.key_len;
+    if (entry != nullptr && entry->span != nullptr && !entry->dead_lettered)
+      spans_->acked(static_cast<spans::SpanLedger::Span*>(entry->span),
+                    rd_kafka_topic_name(msg.rkt), msg.partition, msg.offset);
     tracker_.ack(entry);
     return;
   }
@@ -161,6 +209,10 @@ void SourceRunner::on_delivery(const rd_kafka_message_t& msg) {
   std::string reason =
       fmt::format("delivery to {} failed: {}", topic_name, rd_kafka_err2str(msg.err));
   bool is_dlq = c.tolerate_all() && topic_name == c.dead_letter_topic();
+  if (entry != nullptr && entry->span != nullptr && !entry->dead_lettered) {
+    spans_->failed(static_cast<spans::SpanLedger::Span*>(entry->span), reason);
+    entry->dead_lettered = true;
+  }
   if (c.tolerate_all() && !is_dlq) {
     // The record itself is the problem only for permanent errors; a timeout means
     // Kafka was unreachable for retry_timeout, which fails the task either way.
@@ -181,8 +233,10 @@ void SourceRunner::on_delivery(const rd_kafka_message_t& msg) {
 Status SourceRunner::commit_offsets() {
   auto committable = tracker_.take_committable();
   publish_metrics();
-  if (committable.empty()) return Status::Ok();
   std::map<std::string, std::optional<std::string>> changes;
+  // Span state goes into the same atomic write as the offsets it corresponds to.
+  if (spans_) changes = spans_->take_changes();
+  if (committable.empty() && changes.empty()) return Status::Ok();
   for (auto& [p, o] : committable) changes[p] = o;
   if (auto err = env_.offsets->update(changes))
     return Status::Retriable("cannot save source offsets: " + *err);
@@ -228,6 +282,12 @@ void SourceRunner::drain() {
   auto deadline = Clock::now() + std::chrono::milliseconds(env_.worker->shutdown_timeout_ms);
   while (tracker_.in_flight_records() > 0 && Clock::now() < deadline && failure_.empty())
     rd_kafka_poll(producer_.get(), 100);
+  if (spans_) {
+    // Let span.delivered of spans that just finished reach Kafka, so the state saved
+    // below need not announce them again on the next start.
+    env_.span_publisher->flush(2000);
+    spans_->tick();
+  }
   if (tracker_.in_flight_records() > 0)
     log_->warn("stopping with {} records not acknowledged; they will be sent again on restart",
                tracker_.in_flight_records());
@@ -235,9 +295,9 @@ void SourceRunner::drain() {
 
 Status SourceRunner::run(const std::atomic<bool>& stop) {
   if (Status s = create_producer(); !s.ok()) return s;
-  if (Status s =
-          plugin_.create(env_.connector->descriptor, env_.connector->config, this, host_api(),
-                         connector_, task_id_, static_cast<uint32_t>(env_.connector->tasks));
+  if (Status s = plugin_.create(env_.connector->descriptor, env_.connector->plugin_options(), this,
+                                host_api(), connector_, task_id_,
+                                static_cast<uint32_t>(env_.connector->tasks));
       !s.ok())
     return s;
   log_->info("source task started");
@@ -252,6 +312,7 @@ Status SourceRunner::run(const std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_relaxed)) {
     rd_kafka_poll(producer_.get(), 0);
     if (!failure_.empty()) return Status::Fatal(failure_);
+    if (spans_) spans_->tick();
     size_t in_flight = tracker_.in_flight_records();
     bool room = in_flight < static_cast<size_t>(c.max_in_flight) &&
                 tracker_.in_flight_bytes() < c.max_in_flight_bytes;

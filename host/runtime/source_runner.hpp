@@ -15,6 +15,7 @@
 #include "runtime/source_offset_tracker.hpp"
 #include "runtime/task_environment.hpp"
 #include "runtime/task_host.hpp"
+#include "spans/span_ledger.hpp"
 
 namespace ferry::runtime {
 
@@ -30,6 +31,9 @@ class SourceRunner final : public TaskHost {
   ferry_status emit(const ferry_record_view& record, ferry_error* err) override;
   ferry_status reject(const ferry_record_view& record, const char* reason,
                       ferry_error* err) override;
+  ferry_status span_open(ferry_bytes key, const ferry_header_view* attrs, size_t count,
+                         ferry_error* err) override;
+  ferry_status span_close(ferry_bytes key, ferry_error* err) override;
 
   // Delivery report for one message; librdkafka calls it on this task's thread.
   void on_delivery(const rd_kafka_message_t& msg);
@@ -52,6 +56,7 @@ class SourceRunner final : public TaskHost {
   std::unordered_map<std::string, kafka::TopicPtr> topics_;
   rd_kafka_topic_t* default_topic_ = nullptr;
   SourceOffsetTracker tracker_;
+  std::unique_ptr<spans::SpanLedger> spans_;  // null: spans disabled
   PluginTask plugin_;
   std::vector<std::pair<std::string, std::string>> insert_headers_;
   std::string failure_;

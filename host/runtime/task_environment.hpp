@@ -11,7 +11,17 @@
 #include "runtime/durable_map.hpp"
 #include "runtime/metrics_registry.hpp"
 
+namespace ferry::spans {
+class SpanPublisher;
+class SpanDirectory;
+}  // namespace ferry::spans
+
 namespace ferry::runtime {
+
+struct SpanServices {
+  spans::SpanPublisher* publisher = nullptr;
+  spans::SpanDirectory* directory = nullptr;
+};
 
 struct TaskEnvironment {
   const config::WorkerConfig* worker;
@@ -25,6 +35,9 @@ struct TaskEnvironment {
   DurableMap* state;
   std::shared_ptr<spdlog::logger> log;
   uint32_t task_id = 0;
+  // Host-wide span services; null when the host runs without them.
+  spans::SpanPublisher* span_publisher = nullptr;
+  spans::SpanDirectory* span_directory = nullptr;
 };
 
 }  // namespace ferry::runtime

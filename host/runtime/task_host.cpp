@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "ferry/status.hpp"
+#include "spans/span_ledger.hpp"
 
 namespace ferry::runtime {
 
@@ -22,8 +23,17 @@ void TaskHost::gauge_set(const char* name, double value) {
   metrics_.set(name, connector_, task_id_, value);
 }
 
+ferry_status TaskHost::span_open(ferry_bytes, const ferry_header_view*, size_t, ferry_error* err) {
+  return detail::to_c(Status::Fatal("only source tasks open spans"), err);
+}
+
+ferry_status TaskHost::span_close(ferry_bytes, ferry_error* err) {
+  return detail::to_c(Status::Fatal("only source tasks close spans"), err);
+}
+
 void TaskHost::offsets_list(ferry_bytes_fn fn, void* user) {
   offsets_.for_each([&](const std::string& k, const std::string& v) {
+    if (k.starts_with(spans::kStateKeyPrefix)) return;  // the host's own span state
     fn(user, ferry_bytes{k.data(), k.size()}, ferry_bytes{v.data(), v.size()});
   });
 }
@@ -100,6 +110,13 @@ const ferry_host_api kApi = {
         self(h)->state_list(fn, user);
       } catch (...) {
       }
+    },
+    [](ferry_host* h, ferry_bytes key, const ferry_header_view* attrs, size_t count,
+       ferry_error* err) {
+      return guard(err, [&] { return self(h)->span_open(key, attrs, count, err); });
+    },
+    [](ferry_host* h, ferry_bytes key, ferry_error* err) {
+      return guard(err, [&] { return self(h)->span_close(key, err); });
     },
 };
 

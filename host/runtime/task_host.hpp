@@ -35,6 +35,10 @@ class TaskHost : public ferry_host {
   virtual ferry_status reject(const ferry_record_view& record, const char* reason,
                               ferry_error* err) = 0;
 
+  virtual ferry_status span_open(ferry_bytes key, const ferry_header_view* attrs, size_t count,
+                                 ferry_error* err);
+  virtual ferry_status span_close(ferry_bytes key, ferry_error* err);
+
   void log(ferry_log_level level, std::string_view message);
   void counter_add(const char* name, double delta);
   void gauge_set(const char* name, double value);

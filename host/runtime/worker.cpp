@@ -35,7 +35,8 @@ void Worker::block_signals() {
 
 bool Worker::start_connector(config::ConnectorConfig cfg) {
   std::string name = cfg.name, error;
-  auto c = Connector::create(std::move(cfg), cfg_, overrides_, metrics_, error);
+  SpanServices spans{span_publisher_.get(), nullptr};
+  auto c = Connector::create(std::move(cfg), cfg_, overrides_, metrics_, spans, error);
   if (!c) {
     log_->error("connector {} not started: {}", name, error);
     return false;
@@ -105,6 +106,15 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
         "per partition; set [kafka] \"bootstrap.servers\" for real use.",
         embedded_->bootstrap(), (cfg_.state_dir / "embedded.bootstrap").string());
   }
+  {
+    std::string error;
+    span_publisher_ = spans::SpanPublisher::create({cfg_.kafka, overrides_},
+                                                   cfg_.spans.str("topic"), cfg_.host_id, error);
+    if (!span_publisher_) {
+      log_->critical("{}", error);
+      return 2;
+    }
+  }
   for (auto& c : connectors) start_connector(std::move(c));
   if (connectors_.empty()) log_->warn("no connectors configured; waiting for SIGHUP");
   log_->info("ferry running as {} ({} connector(s))", cfg_.host_id, connectors_.size());
@@ -130,6 +140,7 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
     break;
   }
   stop_all();
+  span_publisher_.reset();  // flushes the last span events
   embedded_.reset();
   log_->info("stopped");
   return 0;

@@ -12,6 +12,7 @@
 #include "plugins/plugin_catalog.hpp"
 #include "runtime/connector.hpp"
 #include "runtime/metrics_registry.hpp"
+#include "spans/span_publisher.hpp"
 
 namespace ferry::runtime {
 
@@ -38,6 +39,7 @@ class Worker {
   plugins::PluginCatalog& catalog_;
   std::vector<std::string> named_files_;
   std::unique_ptr<kafka::EmbeddedBroker> embedded_;
+  std::unique_ptr<spans::SpanPublisher> span_publisher_;
   config::KafkaProperties overrides_;
   MetricsRegistry metrics_;
   std::map<std::string, std::unique_ptr<Connector>> connectors_;

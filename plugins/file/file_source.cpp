@@ -65,6 +65,7 @@ struct Tracked {
   bool gone = false;  // renamed away or deleted: read what is left, then close
   Clock::time_point gone_since{};
   Clock::time_point next_verify{};
+  bool span_open = false;
 
   Tracked(size_t max_line, LongLinePolicy policy, uint64_t start)
       : splitter(max_line, policy, start), read_pos(start) {}
@@ -90,7 +91,9 @@ class FileSource final : public SourceTask {
         on_done_(cfg.str("on_done")),
         key_path_(cfg.str("key") == "path"),
         fp_bytes_(static_cast<uint32_t>(cfg.size("fingerprint_bytes"))),
-        buffer_size_(cfg.size("read_buffer")) {}
+        buffer_size_(cfg.size("read_buffer")),
+        spans_(cfg.boolean("span.enabled")),
+        idle_close_(cfg.duration("span.idle_close")) {}
 
   static Status validate(const Config& cfg) {
     std::string d = cfg.str("on_done");
@@ -284,11 +287,30 @@ class FileSource final : public SourceTask {
     }
     if (key_path_) r.key = f.path;
     r.value = line.text;
+    if (spans_) {
+      if (Status s = open_span(f); !s.ok()) return s;
+      r.span = f.partition;
+    }
     if (line.eol == Eol::kCrlf)
       r.add_header(kEolHeader, "crlf");
     else if (line.eol == Eol::kNone)
       r.add_header(kEolHeader, "none");
     return host_.emit(r);
+  }
+
+  // One span per file: opened with its first line (or at the end of an empty file in
+  // batch mode), closed at EOF in batch mode, and in tail mode when the file is gone,
+  // rewritten, or idle for span.idle_close. The key is the file's identity, so after a
+  // restart the host resumes the span that was open.
+  Status open_span(Tracked& f) {
+    if (f.span_open) return Status::Ok();
+    f.span_open = true;
+    return host_.span_open(f.partition, {{"path", f.path}, {"file", f.partition}});
+  }
+  Status close_span(Tracked& f) {
+    if (!f.span_open) return Status::Ok();
+    f.span_open = false;
+    return host_.span_close(f.partition);
   }
 
   // Reads and emits from one file until the budget is spent or it has no more data.
@@ -331,6 +353,11 @@ class FileSource final : public SourceTask {
         if (Status s = emit_line(f, *rest); !s.ok()) return s;
         --budget;
       }
+      if (spans_) {
+        // An empty file is an empty span: opened, closed and delivered with count 0.
+        if (Status s = open_span(f); !s.ok()) return s;
+        if (Status s = close_span(f); !s.ok()) return s;
+      }
       // The marker commits "done" once every line before it is delivered.
       std::string offset = format_offset(f.splitter.offset(), true);
       SourceRecord marker;
@@ -365,7 +392,10 @@ class FileSource final : public SourceTask {
     if (f.gone && now - f.gone_since >= rotate_wait_) {
       host_.info("closing " + f.path + " (" + std::to_string(f.read_pos) + " bytes read)");
       close = true;
+      return close_span(f);
     }
+    if (f.span_open && f.splitter.pending_bytes() == 0 && now - f.last_data >= idle_close_)
+      return close_span(f);
     return Status::Ok();
   }
 
@@ -374,6 +404,7 @@ class FileSource final : public SourceTask {
   Status read_from_start(Tracked& f, const char* what) {
     if (auto rest = f.splitter.take_rest())
       if (Status s = emit_line(f, *rest); !s.ok()) return s;
+    if (Status s = close_span(f); !s.ok()) return s;  // new content, new span
     host_.info(f.path + what + "; reading it from the start");
     f.splitter = LineSplitter(max_line_, policy_, 0);
     f.read_pos = 0;
@@ -418,6 +449,8 @@ class FileSource final : public SourceTask {
   bool key_path_;
   uint32_t fp_bytes_;
   size_t buffer_size_ = 0;
+  bool spans_;
+  std::chrono::milliseconds idle_close_;
   std::vector<char> buffer_;
 
   std::map<FileKey, std::unique_ptr<Tracked>> files_;

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define FERRY_ABI_VERSION_MAJOR 1u
-#define FERRY_ABI_VERSION_MINOR 0u
+#define FERRY_ABI_VERSION_MINOR 1u
 #define FERRY_MODULE_ENTRY_SYMBOL "ferry_module_entry"
 
 /* Outcome of a call. RETRIABLE: try the same call again later (with backoff).
@@ -133,7 +133,16 @@ typedef struct ferry_record_view {
    * emitted before it for the same partition are acknowledged by Kafka. */
   ferry_bytes source_partition;
   ferry_bytes source_offset;
+  /* ---- ABI 1.1 ---- */
+  /* Sources: the span this record belongs to, named by the key the plugin passed to
+   * `span_open` (empty = no span). Sinks: the span id from the `ferry.span` header. */
+  ferry_bytes span;
+  /* Sinks: the record's `ferry.span.seq` (1-based), 0 when it has no span. */
+  uint64_t span_seq;
 } ferry_record_view;
+
+/* Size of a 1.0 record view: fields after it are read only when struct_size covers them. */
+#define FERRY_RECORD_VIEW_SIZE_1_0 offsetof(ferry_record_view, span)
 
 /* ---- host services, called by plugins ---------------------------------------------- */
 
@@ -163,6 +172,15 @@ typedef struct ferry_host_api {
    * NULL value.data deletes the key. */
   ferry_status (*state_put)(ferry_host* host, ferry_bytes key, ferry_bytes value, ferry_error* err);
   void (*state_list)(ferry_host* host, ferry_bytes_fn fn, void* user);
+  /* ---- ABI 1.1 ---- */
+  /* Sources: opens the span the plugin names `key` (e.g. a file's identity), or
+   * resumes it under its old id and sequence when it was open when the task last
+   * stopped. `attrs` become the `attrs` of span.opened. Opening a key whose span was
+   * closed starts a new span. A no-op when the connector has spans disabled. */
+  ferry_status (*span_open)(ferry_host* host, ferry_bytes key, const ferry_header_view* attrs,
+                            size_t attr_count, ferry_error* err);
+  /* Sources: the span `key` will get no more records. */
+  ferry_status (*span_close)(ferry_host* host, ferry_bytes key, ferry_error* err);
 } ferry_host_api;
 
 typedef struct ferry_task_init {
@@ -172,6 +190,8 @@ typedef struct ferry_task_init {
   const char* connector; /* connector name */
   uint32_t task_id;
   uint32_t task_count;
+  /* The plugin's validated options, then (ABI 1.1) the connector's [span] settings
+   * as "span.enabled" (BOOL), "span.ttl" and "span.idle_close" (DURATION). */
   const ferry_config_entry* config;
   size_t config_count;
 } ferry_task_init;
@@ -208,7 +228,18 @@ typedef struct ferry_plugin {
                            ferry_error* err);
   /* Sinks: make everything put so far durable. Offsets are committed after OK. */
   ferry_status (*sink_flush)(ferry_task* task, ferry_error* err);
+
+  /* ---- ABI 1.1 ---- */
+  /* Sinks, optional: called before the first record of span `span_id` reaches this
+   * task (again after a restart or rebalance while the span is unfinished). */
+  ferry_status (*sink_span_begin)(ferry_task* task, ferry_bytes span_id, ferry_error* err);
+  /* Sinks, optional: this task has put and flushed every record of the span on its
+   * partitions. Offsets past the span are committed only after this returns OK, so a
+   * crash in between delivers the span's last records again: be idempotent. */
+  ferry_status (*sink_span_end)(ferry_task* task, ferry_bytes span_id, ferry_error* err);
 } ferry_plugin;
+
+#define FERRY_PLUGIN_SIZE_1_0 offsetof(ferry_plugin, sink_span_begin)
 
 /* What the module's entry point returns: static data that lives as long as the
  * module is loaded. */

@@ -127,6 +127,21 @@ struct Adapter {
     }
   }
 
+  static ferry_status span_begin(ferry_task* t, ferry_bytes id, ferry_error* err) {
+    if constexpr (kSink) {
+      return guarded(err, [&] { return box(t)->task->span_begin({id.data, id.len}); });
+    } else {
+      return to_c(Status::Fatal("not a sink"), err);
+    }
+  }
+  static ferry_status span_end(ferry_task* t, ferry_bytes id, ferry_error* err) {
+    if constexpr (kSink) {
+      return guarded(err, [&] { return box(t)->task->span_end({id.data, id.len}); });
+    } else {
+      return to_c(Status::Fatal("not a sink"), err);
+    }
+  }
+
   // Optional cross-field check: `static ferry::Status validate(const ferry::Config&)`.
   static constexpr bool kHasValidate = requires(const Config& c) {
     { T::validate(c) } -> std::same_as<Status>;
@@ -154,6 +169,8 @@ struct Adapter {
     p.source_committed = kSource ? &committed : nullptr;
     p.sink_put = kSink ? &put : nullptr;
     p.sink_flush = kSink ? &flush : nullptr;
+    p.sink_span_begin = kSink ? &span_begin : nullptr;
+    p.sink_span_end = kSink ? &span_end : nullptr;
     return p;
   }
 };

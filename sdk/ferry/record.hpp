@@ -34,6 +34,7 @@ struct SourceRecord {
   std::string_view source_partition;
   std::string_view source_offset;
   bool offset_only = false;  // see FERRY_RECORD_OFFSET_ONLY
+  std::string_view span;     // key of an open span (Host::span_open); empty = none
 
   void add_header(const char* name, std::string_view text) {
     headers.push_back(ferry_header_view{name, to_bytes(text)});
@@ -52,6 +53,7 @@ struct SourceRecord {
     v.timestamp_ms = timestamp_ms;
     v.source_partition = to_bytes(source_partition);
     v.source_offset = to_bytes(source_offset);
+    v.span = to_bytes(span);
     return v;
   }
 };
@@ -73,6 +75,14 @@ class RecordView {
     for (const auto& h : headers())
       if (name == h.name) found = from_bytes(h.value);
     return found;
+  }
+  // The span id and 1-based position in it; empty / 0 when the record has no span.
+  std::string_view span() const {
+    if (v_->struct_size < sizeof(ferry_record_view) || v_->span.data == nullptr) return {};
+    return {v_->span.data, v_->span.len};
+  }
+  uint64_t span_seq() const {
+    return v_->struct_size < sizeof(ferry_record_view) ? 0 : v_->span_seq;
   }
   const ferry_record_view& raw() const { return *v_; }
 

@@ -10,6 +10,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "ferry/abi.h"
 #include "ferry/config.hpp"
@@ -73,6 +75,23 @@ class Host {
   }
   void state(const BytesFn& fn) const { api_->state_list(host_, &thunk, (void*)&fn); }
 
+  // Spans (sources). `key` names the span for this plugin, e.g. a file's identity; the
+  // host maps it to a span id that is unique across hosts and restarts, and tags every
+  // record emitted with SourceRecord::span = key. Re-opening a key whose span was open
+  // when the task last stopped resumes that span (same id, sequence continues).
+  using Attrs = std::vector<std::pair<const char*, std::string_view>>;
+  Status span_open(std::string_view key, const Attrs& attrs = {}) const {
+    std::vector<ferry_header_view> views;
+    views.reserve(attrs.size());
+    for (const auto& [name, value] : attrs) views.push_back({name, to_bytes(value)});
+    ferry_error err;
+    return wrap(api_->span_open(host_, to_bytes(key), views.data(), views.size(), &err), err);
+  }
+  Status span_close(std::string_view key) const {
+    ferry_error err;
+    return wrap(api_->span_close(host_, to_bytes(key), &err), err);
+  }
+
  private:
   static void thunk(void* user, ferry_bytes k, ferry_bytes v) {
     (*static_cast<const BytesFn*>(user))(std::string_view(k.data, k.len),
@@ -112,6 +131,15 @@ class SinkTask {
   virtual Status put(std::span<const RecordView> records) = 0;
   // Make everything put so far durable; consumer offsets are committed after Ok.
   virtual Status flush() = 0;
+  // Span hooks (see ferry_plugin::sink_span_begin/sink_span_end in abi.h).
+  virtual Status span_begin(std::string_view span_id) {
+    (void)span_id;
+    return Status::Ok();
+  }
+  virtual Status span_end(std::string_view span_id) {
+    (void)span_id;
+    return Status::Ok();
+  }
 };
 
 }  // namespace ferry
