@@ -28,7 +28,7 @@ std::unique_ptr<Connector> Connector::create(config::ConnectorConfig cfg,
     env.log = logging::get(c->cfg_.name + "/" + std::to_string(i));
     env.task_id = static_cast<uint32_t>(i);
     env.span_publisher = spans.publisher;
-    env.span_directory = spans.directory;
+    env.span_tracker = spans.tracker;
     c->tasks_.push_back(std::make_unique<TaskSupervisor>(std::move(env)));
   }
   return c;

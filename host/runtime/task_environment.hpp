@@ -13,14 +13,14 @@
 
 namespace ferry::spans {
 class SpanPublisher;
-class SpanDirectory;
+class SpanTracker;
 }  // namespace ferry::spans
 
 namespace ferry::runtime {
 
 struct SpanServices {
   spans::SpanPublisher* publisher = nullptr;
-  spans::SpanDirectory* directory = nullptr;
+  spans::SpanTracker* tracker = nullptr;
 };
 
 struct TaskEnvironment {
@@ -37,7 +37,7 @@ struct TaskEnvironment {
   uint32_t task_id = 0;
   // Host-wide span services; null when the host runs without them.
   spans::SpanPublisher* span_publisher = nullptr;
-  spans::SpanDirectory* span_directory = nullptr;
+  spans::SpanTracker* span_tracker = nullptr;
 };
 
 }  // namespace ferry::runtime

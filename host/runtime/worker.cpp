@@ -35,7 +35,7 @@ void Worker::block_signals() {
 
 bool Worker::start_connector(config::ConnectorConfig cfg) {
   std::string name = cfg.name, error;
-  SpanServices spans{span_publisher_.get(), nullptr};
+  SpanServices spans{span_publisher_.get(), span_tracker_.get()};
   auto c = Connector::create(std::move(cfg), cfg_, overrides_, metrics_, spans, error);
   if (!c) {
     log_->error("connector {} not started: {}", name, error);
@@ -45,6 +45,7 @@ bool Worker::start_connector(config::ConnectorConfig cfg) {
              c->config().tasks);
   c->start();
   connectors_[name] = std::move(c);
+  update_sink_groups();
   return true;
 }
 
@@ -55,6 +56,16 @@ void Worker::stop_connector(const std::string& name) {
   it->second->request_stop();
   it->second->join();
   connectors_.erase(it);
+  update_sink_groups();
+}
+
+void Worker::update_sink_groups() {
+  if (!span_tracker_) return;
+  std::map<std::string, std::vector<std::string>> groups;
+  for (const auto& [name, c] : connectors_)
+    if (c->config().descriptor->kind == FERRY_KIND_SINK)
+      groups["ferry-" + name] = c->config().topics;
+  span_tracker_->set_sink_groups(std::move(groups));
 }
 
 void Worker::stop_all() {
@@ -114,6 +125,17 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
       log_->critical("{}", error);
       return 2;
     }
+    if (cfg_.spans.boolean("track")) {
+      spans::SpanTracker::Settings s;
+      s.topic = cfg_.spans.str("topic");
+      s.partitions = static_cast<int>(cfg_.spans.integer("partitions"));
+      s.retention_ms = cfg_.spans.integer("retention");
+      s.watch_groups = cfg_.spans.list("watch_groups");
+      s.kafka = {cfg_.kafka, overrides_};
+      span_tracker_ = spans::SpanTracker::start(std::move(s), *span_publisher_, error);
+      if (!span_tracker_)
+        log_->error("{}; running without span completion tracking and sink span hooks", error);
+    }
   }
   for (auto& c : connectors) start_connector(std::move(c));
   if (connectors_.empty()) log_->warn("no connectors configured; waiting for SIGHUP");
@@ -140,6 +162,7 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
     break;
   }
   stop_all();
+  span_tracker_.reset();
   span_publisher_.reset();  // flushes the last span events
   embedded_.reset();
   log_->info("stopped");

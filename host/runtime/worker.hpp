@@ -13,6 +13,7 @@
 #include "runtime/connector.hpp"
 #include "runtime/metrics_registry.hpp"
 #include "spans/span_publisher.hpp"
+#include "spans/span_tracker.hpp"
 
 namespace ferry::runtime {
 
@@ -34,12 +35,14 @@ class Worker {
   void stop_connector(const std::string& name);
   void reload();
   void stop_all();
+  void update_sink_groups();
 
   config::WorkerConfig cfg_;
   plugins::PluginCatalog& catalog_;
   std::vector<std::string> named_files_;
   std::unique_ptr<kafka::EmbeddedBroker> embedded_;
   std::unique_ptr<spans::SpanPublisher> span_publisher_;
+  std::unique_ptr<spans::SpanTracker> span_tracker_;
   config::KafkaProperties overrides_;
   MetricsRegistry metrics_;
   std::map<std::string, std::unique_ptr<Connector>> connectors_;

@@ -46,7 +46,10 @@ std::string new_span_id() {
 
 SpanLedger::SpanLedger(SpanPublisher& publisher, std::string connector, int64_t ttl_ms,
                        runtime::DurableMap& offsets, std::shared_ptr<spdlog::logger> log)
-    : publisher_(publisher), connector_(std::move(connector)), ttl_ms_(ttl_ms), log_(std::move(log)) {
+    : publisher_(publisher),
+      connector_(std::move(connector)),
+      ttl_ms_(ttl_ms),
+      log_(std::move(log)) {
   // Spans that were under way when the task last stopped. Tasks of one connector
   // share the offset file; each resumes the spans its plugin re-opens, and spans that
   // were closed but not yet announced are announced by whichever task loads them

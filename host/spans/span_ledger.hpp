@@ -18,8 +18,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/logger.h>
+#include <nlohmann/json.hpp>
 
 #include "ferry/status.hpp"
 #include "runtime/durable_map.hpp"
@@ -29,7 +29,9 @@ namespace ferry::spans {
 
 // Keys of span state inside a connector's offset map start with this (no source
 // partition can: plugins never see these entries).
-inline constexpr std::string_view kStateKeyPrefix = "\x1f" "span:";
+inline constexpr std::string_view kStateKeyPrefix =
+    "\x1f"
+    "span:";
 
 // A new span id: 32 hex digits, time-ordered (48-bit milliseconds) then 80 random bits,
 // so ids are unique across hosts and restarts and sort roughly by creation.

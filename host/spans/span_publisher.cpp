@@ -80,8 +80,8 @@ void SpanPublisher::publish(const std::string& type, const std::string& span_id,
   auto* opaque = on_ack ? new AckFn(std::move(on_ack)) : nullptr;
   rd_kafka_resp_err_t e = rd_kafka_producev(
       producer_.get(), RD_KAFKA_V_RKT(rkt_.get()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_KEY(span_id.data(), span_id.size()),
-      RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+      RD_KAFKA_V_KEY(span_id.data(), span_id.size()), RD_KAFKA_V_VALUE(value.data(), value.size()),
+      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     std::unique_ptr<AckFn> fn(opaque);
     if (fn) (*fn)(false, rd_kafka_err2str(e));

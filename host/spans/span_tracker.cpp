@@ -1,0 +1,503 @@
+#include "spans/span_tracker.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "common/logging.hpp"
+#include "kafka/client_config.hpp"
+
+namespace ferry::spans {
+namespace {
+
+constexpr const char* kTrackerGroup = "ferry-span-trackers";
+
+SpanOffsets offsets_from(const nlohmann::json& j) {
+  SpanOffsets out;
+  if (!j.is_object()) return out;
+  for (const auto& [topic, parts] : j.items()) {
+    if (!parts.is_object()) continue;
+    for (const auto& [p, r] : parts.items()) {
+      if (!r.is_array() || r.size() != 2) continue;
+      out[topic][std::atoi(p.c_str())] = {r[0].get<int64_t>(), r[1].get<int64_t>()};
+    }
+  }
+  return out;
+}
+
+nlohmann::json offsets_json(const SpanOffsets& o) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [topic, parts] : o)
+    for (const auto& [p, r] : parts) out[topic][std::to_string(p)] = {r.first, r.second};
+  return out;
+}
+
+}  // namespace
+
+int64_t parse_time(const std::string& s) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) < 6)
+    return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+SpanTracker::SpanTracker(Settings settings, SpanPublisher& publisher)
+    : settings_(std::move(settings)), publisher_(publisher), log_(logging::get("spans")) {}
+
+std::unique_ptr<SpanTracker> SpanTracker::start(Settings settings, SpanPublisher& publisher,
+                                                std::string& error) {
+  std::unique_ptr<SpanTracker> t(new SpanTracker(std::move(settings), publisher));
+  if (!t->connect(error)) return nullptr;
+  t->thread_ = std::thread([raw = t.get()] { raw->run(); });
+  return t;
+}
+
+SpanTracker::~SpanTracker() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  if (owner_) rd_kafka_consumer_close(owner_.get());  // revoke: flushes our events first
+  if (reader_) rd_kafka_consumer_close(reader_.get());
+  owner_.reset();
+  reader_.reset();
+  group_clients_.clear();
+}
+
+
+bool SpanTracker::connect(std::string& error) {
+  auto layers = [&](config::KafkaProperties base, config::KafkaProperties last) {
+    std::vector<config::KafkaProperties> all{std::move(base)};
+    all.insert(all.end(), settings_.kafka.begin(), settings_.kafka.end());
+    all.push_back(std::move(last));
+    return all;
+  };
+  std::array<char, 512> err{};
+
+  // The reader: every partition, from the beginning, no group.
+  auto reader_conf = kafka::make_conf(
+      // librdkafka wants a group id even for assign(); this one never joins or commits.
+      layers({{"group.id", "ferry-span-reader"},
+              {"enable.auto.commit", "false"},
+              {"auto.offset.reset", "earliest"},
+              {"enable.partition.eof", "false"}},
+             {{"client.id", "ferry-span-reader"}}),
+      error);
+  if (!reader_conf) return false;
+  reader_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, reader_conf.get(), err.data(), err.size()));
+  if (!reader_) {
+    error = std::string("span tracker: ") + err.data();
+    return false;
+  }
+  (void)reader_conf.release();
+  rd_kafka_poll_set_consumer(reader_.get());
+
+  // Create the span topic partitioned for sharing (an existing topic is left as is).
+  {
+    kafka::QueuePtr q(rd_kafka_queue_new(reader_.get()));
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(settings_.topic.c_str(), settings_.partitions,
+                                                    -1, err.data(), err.size());
+    if (nt != nullptr) {
+      if (settings_.retention_ms > 0)
+        rd_kafka_NewTopic_set_config(nt, "retention.ms",
+                                     std::to_string(settings_.retention_ms).c_str());
+      rd_kafka_CreateTopics(reader_.get(), &nt, 1, nullptr, q.get());
+      rd_kafka_event_t* ev = rd_kafka_queue_poll(q.get(), 15000);
+      if (ev != nullptr) {
+        const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
+        size_t n = 0;
+        const rd_kafka_topic_result_t** topics =
+            res ? rd_kafka_CreateTopics_result_topics(res, &n) : nullptr;
+        for (size_t i = 0; i < n; ++i) {
+          auto e = rd_kafka_topic_result_error(topics[i]);
+          if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+            log_->info("created span topic {} with {} partitions", settings_.topic,
+                       settings_.partitions);
+          else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+            log_->warn("cannot create span topic {}: {}", settings_.topic,
+                       rd_kafka_topic_result_error_string(topics[i]));
+        }
+        rd_kafka_event_destroy(ev);
+      }
+      rd_kafka_NewTopic_destroy(nt);
+    }
+  }
+
+  int partitions = 0;
+  {
+    kafka::TopicPtr rkt(rd_kafka_topic_new(reader_.get(), settings_.topic.c_str(), nullptr));
+    const rd_kafka_metadata_t* md = nullptr;
+    for (int attempt = 0; attempt < 50 && partitions == 0; ++attempt) {
+      if (rd_kafka_metadata(reader_.get(), 0, rkt.get(), &md, 5000) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+          partitions = md->topics[0].partition_cnt;
+        rd_kafka_metadata_destroy(md);
+      }
+      if (partitions == 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  if (partitions == 0) {
+    error = "span tracker: span topic " + settings_.topic + " has no partitions (cannot reach it)";
+    return false;
+  }
+  kafka::PartitionListPtr all(rd_kafka_topic_partition_list_new(partitions));
+  for (int p = 0; p < partitions; ++p)
+    rd_kafka_topic_partition_list_add(all.get(), settings_.topic.c_str(), p)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+  if (auto e = rd_kafka_assign(reader_.get(), all.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    error = std::string("span tracker: cannot read the span topic: ") + rd_kafka_err2str(e);
+    return false;
+  }
+
+  // The owner: membership in the tracker group decides which partitions we act for.
+  auto owner_conf =
+      kafka::make_conf(layers(kafka::consumer_defaults(kTrackerGroup),
+                              {{"client.id", "ferry-span-tracker"}}),
+                       error);
+  if (!owner_conf) return false;
+  rd_kafka_conf_set_opaque(owner_conf.get(), this);
+  rd_kafka_conf_set_rebalance_cb(
+      owner_conf.get(), [](rd_kafka_t*, rd_kafka_resp_err_t e,
+                           rd_kafka_topic_partition_list_t* parts, void* self) {
+        static_cast<SpanTracker*>(self)->on_rebalance(e, parts);
+      });
+  owner_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, owner_conf.get(), err.data(), err.size()));
+  if (!owner_) {
+    error = std::string("span tracker: ") + err.data();
+    return false;
+  }
+  (void)owner_conf.release();
+  rd_kafka_poll_set_consumer(owner_.get());
+  kafka::PartitionListPtr sub(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(sub.get(), settings_.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  if (auto e = rd_kafka_subscribe(owner_.get(), sub.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    error = std::string("span tracker: cannot join ") + kTrackerGroup + ": " + rd_kafka_err2str(e);
+    return false;
+  }
+  log_->info("tracking spans on {} ({} partitions)", settings_.topic, partitions);
+  return true;
+}
+
+void SpanTracker::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    std::map<int32_t, int64_t> ends;
+    for (int i = 0; i < parts->cnt; ++i) {
+      int64_t lo = 0, hi = 0;
+      int32_t p = parts->elems[i].partition;
+      // Until the reader has read this far, we may not know what was announced.
+      if (rd_kafka_query_watermark_offsets(reader_.get(), settings_.topic.c_str(), p, &lo, &hi,
+                                           10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        hi = INT64_MAX;  // unknown: wait for the next rebalance rather than guess
+      ends[p] = hi;
+    }
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [p, hi] : ends) owned_[p] = hi;
+    }
+    rd_kafka_assign(owner_.get(), parts);
+    rd_kafka_pause_partitions(owner_.get(), parts);
+    log_->info("tracking completion for {} span topic partition(s)", parts->cnt);
+    return;
+  }
+  // Whoever gets these partitions next must find our announcements in the log.
+  publisher_.flush(10000);
+  {
+    std::lock_guard lock(mu_);
+    owned_.clear();
+  }
+  rd_kafka_assign(owner_.get(), nullptr);
+}
+
+void SpanTracker::run() {
+  auto next_check = std::chrono::steady_clock::now();
+  auto next_gc = next_check + std::chrono::seconds(60);
+  while (!stop_.load()) {
+    for (int i = 0; i < 1000; ++i) {
+      kafka::MessagePtr m(rd_kafka_consumer_poll(reader_.get(), i == 0 ? 50 : 0));
+      if (!m) break;
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+          log_->warn("span topic: {}", rd_kafka_message_errstr(m.get()));
+        continue;
+      }
+      auto j = nlohmann::json::parse(static_cast<const char*>(m->payload),
+                                     static_cast<const char*>(m->payload) + m->len, nullptr, false);
+      std::lock_guard lock(mu_);
+      read_upto_[m->partition] = m->offset + 1;
+      if (j.is_object()) apply(m->partition, j);
+    }
+    kafka::MessagePtr ignored(rd_kafka_consumer_poll(owner_.get(), 0));
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_check) {
+      check_completion();
+      next_check = now + std::chrono::milliseconds(200);
+    }
+    if (now >= next_gc) {
+      collect_garbage();
+      next_gc = now + std::chrono::seconds(60);
+    }
+  }
+}
+
+void SpanTracker::apply(int32_t partition, const nlohmann::json& e) {
+  std::string id = e.value("span", "");
+  std::string type = e.value("type", "");
+  if (id.empty() || type.empty()) return;
+  Span& s = spans_[id];
+  s.id = id;
+  s.partition = partition;
+  s.last_event_ms = now_ms();
+  if (s.connector.empty()) s.connector = e.value("connector", "");
+  if (type == "span.opened" || type == "span.delivered") {
+    if (s.host.empty()) s.host = e.value("host", "");
+    if (e.contains("attrs")) s.attrs = e["attrs"];
+    if (int64_t t = parse_time(e.value("opened_at", "")); t > 0) s.opened_at_ms = t;
+    s.ttl_ms = e.value("ttl_ms", s.ttl_ms);
+  }
+  if (type == "span.closed") {
+    s.closed = true;
+    s.count = e.value("count", s.count);
+  } else if (type == "span.delivered") {
+    s.closed = s.delivered = true;
+    s.count = e.value("count", s.count);
+    if (s.delivered_at_ms == 0) s.delivered_at_ms = parse_time(e.value("at", ""));
+    // A span announced twice (a source restarted before saving that it had) may have
+    // records at more offsets the second time: completion needs them all.
+    for (const auto& [topic, parts] : offsets_from(e.value("offsets", nlohmann::json())))
+      for (const auto& [p, r] : parts) {
+        auto [it, fresh] = s.offsets[topic].try_emplace(p, r);
+        if (!fresh) {
+          it->second.first = std::min(it->second.first, r.first);
+          it->second.second = std::max(it->second.second, r.second);
+        }
+      }
+  } else if (type == "span.completed") {
+    std::string group = e.value("group", "");
+    s.completing.erase(group);
+    s.completed.emplace(group, e);
+  } else if (type == "span.failed") {
+    s.failed = true;
+    s.reason = e.value("reason", "");
+  } else if (type == "span.expired") {
+    s.expired = true;
+    s.expiring = false;
+  }
+}
+
+bool SpanTracker::ready(int32_t partition) const {
+  auto it = owned_.find(partition);
+  if (it == owned_.end()) return false;
+  auto r = read_upto_.find(partition);
+  int64_t upto = r == read_upto_.end() ? 0 : r->second;
+  return upto >= it->second;
+}
+
+std::set<std::string> SpanTracker::groups_for(const Span& s) const {
+  std::set<std::string> groups(settings_.watch_groups.begin(), settings_.watch_groups.end());
+  for (const auto& [group, topics] : sink_groups_)
+    for (const auto& t : topics)
+      if (s.offsets.contains(t)) groups.insert(group);
+  return groups;
+}
+
+std::map<std::pair<std::string, int32_t>, int64_t> SpanTracker::committed(
+    const std::string& group, const std::set<std::pair<std::string, int32_t>>& tps) {
+  std::map<std::pair<std::string, int32_t>, int64_t> out;
+  auto& client = group_clients_[group];
+  if (!client) {
+    // A client that names the group but never joins it: it can read the group's
+    // committed offsets without disturbing its members.
+    std::string error;
+    std::vector<config::KafkaProperties> all{kafka::consumer_defaults(group)};
+    all.insert(all.end(), settings_.kafka.begin(), settings_.kafka.end());
+    all.push_back({{"client.id", "ferry-span-tracker"}});
+    auto conf = kafka::make_conf(all, error);
+    std::array<char, 512> err{};
+    if (conf) client.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err.data(), err.size()));
+    if (!client) {
+      log_->warn("cannot read committed offsets of group {}: {}{}", group, error, err.data());
+      return out;
+    }
+    (void)conf.release();
+  }
+  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(tps.size())));
+  for (const auto& [t, p] : tps) rd_kafka_topic_partition_list_add(list.get(), t.c_str(), p);
+  if (auto e = rd_kafka_committed(client.get(), list.get(), 5000); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    log_->debug("committed offsets of {}: {}", group, rd_kafka_err2str(e));
+    return out;
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& el = list->elems[i];
+    if (el.err == RD_KAFKA_RESP_ERR_NO_ERROR && el.offset >= 0)
+      out[{el.topic, el.partition}] = el.offset;
+  }
+  return out;
+}
+
+void SpanTracker::check_completion() {
+  struct Candidate {
+    std::string id;
+    SpanOffsets offsets;
+    std::set<std::string> groups;
+  };
+  std::vector<Candidate> candidates;
+  std::map<std::string, std::set<std::pair<std::string, int32_t>>> need;
+  std::vector<std::pair<std::string, nlohmann::json>> expire;
+  int64_t now = now_ms();
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, s] : spans_) {
+      if (!s.delivered || s.failed || s.expired || !ready(s.partition)) continue;
+      Candidate c{id, s.offsets, {}};
+      for (const auto& g : groups_for(s))
+        if (!s.completed.contains(g) && !s.completing.contains(g)) c.groups.insert(g);
+      if (c.groups.empty()) continue;
+      if (s.ttl_ms > 0 && s.opened_at_ms > 0 && now - s.opened_at_ms > s.ttl_ms) {
+        if (!s.expiring) {
+          s.expiring = true;
+          expire.emplace_back(id, nlohmann::json{{"connector", s.connector},
+                                                 {"missing", {{"groups", c.groups}}},
+                                                 {"count", s.count}});
+        }
+        continue;
+      }
+      for (const auto& g : c.groups)
+        for (const auto& [topic, parts] : s.offsets)
+          for (const auto& [p, r] : parts) need[g].insert({topic, p});
+      candidates.push_back(std::move(c));
+    }
+  }
+  std::map<std::string, std::map<std::pair<std::string, int32_t>, int64_t>> committed_by_group;
+  for (const auto& [g, tps] : need)
+    if (!tps.empty()) committed_by_group[g] = committed(g, tps);
+
+  std::vector<std::pair<std::string, nlohmann::json>> completions;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& c : candidates) {
+      auto it = spans_.find(c.id);
+      if (it == spans_.end()) continue;
+      Span& s = it->second;
+      for (const auto& g : c.groups) {
+        const auto& committed = committed_by_group[g];
+        bool done = true;
+        for (const auto& [topic, parts] : c.offsets)
+          for (const auto& [p, r] : parts) {
+            auto o = committed.find({topic, p});
+            if (o == committed.end() || o->second <= r.second) done = false;
+          }
+        if (!done || s.completed.contains(g) || s.completing.contains(g)) continue;
+        s.completing.insert(g);
+        completions.emplace_back(
+            c.id, nlohmann::json{{"connector", s.connector},
+                                 {"group", g},
+                                 {"count", s.count},
+                                 {"errors", 0},
+                                 {"opened_at", format_time(s.opened_at_ms)},
+                                 {"completed_at", format_time(now)},
+                                 {"interval_ms", s.opened_at_ms > 0 ? now - s.opened_at_ms : 0}});
+      }
+    }
+  }
+  // Published without the lock: a refused event calls back synchronously.
+  for (auto& [id, event] : completions) {
+    std::string group = event["group"];
+    publisher_.publish("span.completed", id, std::move(event),
+                       [this, id, group](bool ok, const std::string&) {
+                         if (ok) return;
+                         std::lock_guard lock(mu_);
+                         if (auto it = spans_.find(id); it != spans_.end())
+                           it->second.completing.erase(group);  // try again
+                       });
+  }
+  for (auto& [id, event] : expire) {
+    log_->warn("span {} expired before every group completed it", id);
+    publisher_.publish("span.expired", id, std::move(event),
+                       [this, id](bool ok, const std::string&) {
+                         if (ok) return;
+                         std::lock_guard lock(mu_);
+                         if (auto it = spans_.find(id); it != spans_.end())
+                           it->second.expiring = false;
+                       });
+  }
+}
+
+std::string SpanTracker::state_of(const Span& s, const std::set<std::string>& groups) {
+  if (s.failed) return "failed";
+  if (s.expired) return "expired";
+  if (!s.delivered) return "open";
+  for (const auto& g : groups)
+    if (!s.completed.contains(g)) return "delivered";
+  return "completed";
+}
+
+void SpanTracker::collect_garbage() {
+  if (settings_.retention_ms <= 0) return;
+  std::lock_guard lock(mu_);
+  int64_t cutoff = now_ms() - settings_.retention_ms;
+  size_t before = spans_.size();
+  std::erase_if(spans_, [&](const auto& kv) { return kv.second.last_event_ms < cutoff; });
+  if (spans_.size() != before)
+    log_->info("forgot {} span(s) with no event for {} ms", before - spans_.size(),
+               settings_.retention_ms);
+}
+
+void SpanTracker::set_sink_groups(std::map<std::string, std::vector<std::string>> groups) {
+  std::lock_guard lock(mu_);
+  sink_groups_ = std::move(groups);
+}
+
+std::optional<SpanOffsets> SpanTracker::delivered_offsets(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = spans_.find(id);
+  if (it == spans_.end() || !it->second.delivered) return std::nullopt;
+  return it->second.offsets;
+}
+
+nlohmann::json SpanTracker::to_json(const Span& s) const {
+  auto groups = groups_for(s);
+  nlohmann::json j{{"span", s.id},
+                   {"state", state_of(s, groups)},
+                   {"connector", s.connector},
+                   {"host", s.host},
+                   {"attrs", s.attrs},
+                   {"count", s.count},
+                   {"closed", s.closed},
+                   {"offsets", offsets_json(s.offsets)}};
+  if (s.opened_at_ms > 0) j["opened_at"] = format_time(s.opened_at_ms);
+  if (s.delivered_at_ms > 0) j["delivered_at"] = format_time(s.delivered_at_ms);
+  nlohmann::json completed = nlohmann::json::object();
+  for (const auto& [g, e] : s.completed) completed[g] = e.value("completed_at", "");
+  j["completed"] = completed;
+  nlohmann::json pending = nlohmann::json::array();
+  for (const auto& g : groups)
+    if (!s.completed.contains(g)) pending.push_back(g);
+  j["pending_groups"] = pending;
+  if (!s.reason.empty()) j["reason"] = s.reason;
+  return j;
+}
+
+std::optional<nlohmann::json> SpanTracker::get(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = spans_.find(id);
+  if (it == spans_.end()) return std::nullopt;
+  return to_json(it->second);
+}
+
+std::vector<nlohmann::json> SpanTracker::list(const std::string& state) const {
+  std::lock_guard lock(mu_);
+  std::vector<nlohmann::json> out;
+  for (const auto& [id, s] : spans_) {
+    if (!state.empty() && state_of(s, groups_for(s)) != state) continue;
+    out.push_back(to_json(s));
+  }
+  return out;
+}
+
+}  // namespace ferry::spans

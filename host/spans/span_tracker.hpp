@@ -1,0 +1,114 @@
+// The host-wide view of spans, rebuilt from the span topic (the log), and the
+// completion tracker.
+//
+// A reader consumes every partition of the span topic from the beginning, so each host
+// knows every span: that is what GET /spans and the sink span hooks use. Emitting
+// span.completed / span.expired is the job of one host per span: the span topic is
+// keyed by span id and the hosts form the consumer group "ferry-span-trackers" on it;
+// a host acts only for partitions the group gave it, and only once its reader has read
+// those partitions up to where they ended when it got them, so it knows every
+// completion already announced. A host giving partitions up first waits until the
+// events it produced are in Kafka. Together: exactly one span.completed per group.
+//
+// Completion is computed from committed offsets: a group has completed a span when,
+// for every topic-partition in span.delivered's `offsets`, its committed offset is past
+// the span's last offset there. Redelivery and duplicates therefore cannot fool it.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/logger.h>
+
+#include "config/kafka_properties.hpp"
+#include "kafka/kafka_handles.hpp"
+#include "spans/span_publisher.hpp"
+
+namespace ferry::spans {
+
+// topic -> partition -> [first, last] offsets
+using SpanOffsets = std::map<std::string, std::map<int32_t, std::pair<int64_t, int64_t>>>;
+
+int64_t parse_time(const std::string& rfc3339);  // 0 when unreadable
+
+class SpanTracker {
+ public:
+  struct Settings {
+    std::string topic;
+    int partitions = 6;             // when ferry creates the topic
+    int64_t retention_ms = 0;       // finished spans are forgotten after this
+    std::vector<std::string> watch_groups;
+    std::vector<config::KafkaProperties> kafka;  // layers for the clients
+  };
+
+  static std::unique_ptr<SpanTracker> start(Settings settings, SpanPublisher& publisher,
+                                            std::string& error);
+  ~SpanTracker();
+
+  // The consumer groups of this host's sink connectors and the topics they read:
+  // completion is reported for them on spans whose records are in those topics.
+  void set_sink_groups(std::map<std::string, std::vector<std::string>> groups);
+
+  // span.delivered's offsets, once the span is delivered.
+  std::optional<SpanOffsets> delivered_offsets(const std::string& span_id) const;
+
+  std::optional<nlohmann::json> get(const std::string& span_id) const;
+  // state: "" (all), open, delivered, completed, failed, expired.
+  std::vector<nlohmann::json> list(const std::string& state) const;
+
+ private:
+  struct Span {
+    std::string id;
+    int32_t partition = 0;
+    std::string connector, host;
+    nlohmann::json attrs = nlohmann::json::object();
+    int64_t opened_at_ms = 0, delivered_at_ms = 0, ttl_ms = 0, last_event_ms = 0;
+    uint64_t count = 0;
+    bool closed = false, delivered = false, failed = false, expired = false;
+    std::string reason;
+    SpanOffsets offsets;
+    std::map<std::string, nlohmann::json> completed;  // group -> span.completed event
+    std::set<std::string> completing;  // announced by us, not yet read back
+    bool expiring = false;
+  };
+
+  SpanTracker(Settings settings, SpanPublisher& publisher);
+  bool connect(std::string& error);
+  void run();
+  void apply(int32_t partition, const nlohmann::json& event);
+  void serve_ownership();
+  void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  void check_completion();
+  void collect_garbage();
+  bool ready(int32_t partition) const;
+  std::set<std::string> groups_for(const Span& s) const;
+  std::map<std::pair<std::string, int32_t>, int64_t> committed(
+      const std::string& group, const std::set<std::pair<std::string, int32_t>>& tps);
+  static std::string state_of(const Span& s, const std::set<std::string>& groups);
+  nlohmann::json to_json(const Span& s) const;
+
+  Settings settings_;
+  SpanPublisher& publisher_;
+  std::shared_ptr<spdlog::logger> log_;
+  kafka::KafkaPtr reader_, owner_;
+  std::map<std::string, kafka::KafkaPtr> group_clients_;  // one per watched group
+
+  mutable std::mutex mu_;  // guards everything below
+  std::map<std::string, Span> spans_;
+  std::map<std::string, std::vector<std::string>> sink_groups_;
+  std::map<int32_t, int64_t> read_upto_;   // reader: next offset per partition
+  std::map<int32_t, int64_t> owned_;       // partition -> end offset when we got it
+
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace ferry::spans
