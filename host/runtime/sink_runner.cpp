@@ -2,13 +2,19 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <cstring>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
 
 #include "kafka/client_config.hpp"
 #include "runtime/dead_letter.hpp"
 #include "runtime/header_insertions.hpp"
+#include "spans/span_ledger.hpp"
+#include "spans/span_tracker.hpp"
 
 namespace ferry::runtime {
 namespace {
@@ -122,6 +128,20 @@ void SinkRunner::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     log_->info("assigned {} partition(s)", parts->cnt);
     rd_kafka_assign(consumer_.get(), parts);
+    std::set<TopicPartition> got;
+    for (int i = 0; i < parts->cnt; ++i)
+      got.insert({parts->elems[i].topic, parts->elems[i].partition});
+    assigned_.insert(got.begin(), got.end());
+    if (span_hooks()) {
+      // Where we stand on each partition: a span whose records were all committed
+      // before a restart can end without any record arriving.
+      kafka::PartitionListPtr copy(rd_kafka_topic_partition_list_copy(parts));
+      if (rd_kafka_committed(consumer_.get(), copy.get(), 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        for (int i = 0; i < copy->cnt; ++i)
+          if (copy->elems[i].offset >= 0)
+            processed_[{copy->elems[i].topic, copy->elems[i].partition}] = copy->elems[i].offset;
+      restore_spans(got);
+    }
     return;
   }
   // Partitions are leaving: make what we processed durable and commit it now, or the
@@ -131,6 +151,18 @@ void SinkRunner::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_
       log_->warn("could not commit before rebalance, records will be redelivered: {}", s.message());
   }
   pending_.clear();
+  std::set<TopicPartition> lost;
+  for (int i = 0; i < parts->cnt; ++i)
+    lost.insert({parts->elems[i].topic, parts->elems[i].partition});
+  for (const auto& tp : lost) {
+    assigned_.erase(tp);
+    processed_.erase(tp);
+  }
+  // Spans stay saved: whichever task gets the partitions next resumes them.
+  std::erase_if(active_spans_, [&](const auto& kv) {
+    return std::all_of(kv.second.begin(), kv.second.end(),
+                       [&](const TopicPartition& tp) { return lost.contains(tp); });
+  });
   log_->info("revoked {} partition(s)", parts->cnt);
   rd_kafka_assign(consumer_.get(), nullptr);
 }
@@ -185,6 +217,17 @@ Status SinkRunner::deliver(const std::vector<kafka::MessagePtr>& batch) {
       for (size_t idx = 0; !rd_kafka_header_get_all(hdrs, idx, &name, &val, &size); ++idx)
         header_views_.push_back({name, {static_cast<const char*>(val), size}});
     }
+    ferry_bytes span{nullptr, 0};
+    uint64_t span_seq = 0;
+    for (size_t h = first; h < header_views_.size(); ++h) {
+      const auto& hv = header_views_[h];
+      if (hv.name[0] != 'f' || hv.value.data == nullptr) continue;
+      if (std::strcmp(hv.name, "ferry.span") == 0) {
+        span = hv.value;
+      } else if (std::strcmp(hv.name, "ferry.span.seq") == 0) {
+        std::from_chars(hv.value.data, hv.value.data + hv.value.len, span_seq);
+      }
+    }
     for (const auto& [name, value] : insert_headers_)
       header_views_.push_back({name.c_str(), {value.data(), value.size()}});
     ferry_record_view& v = views_[i];
@@ -198,6 +241,8 @@ Status SinkRunner::deliver(const std::vector<kafka::MessagePtr>& batch) {
     v.topic = rd_kafka_topic_name(m->rkt);
     v.partition = m->partition;
     v.timestamp_ms = rd_kafka_message_timestamp(m, nullptr);
+    v.span = span;
+    v.span_seq = span_seq;
     bytes_in_ += m->len + m->key_len;
   }
   // header_views_ may have reallocated while growing: resolve pointers at the end.
@@ -205,6 +250,9 @@ Status SinkRunner::deliver(const std::vector<kafka::MessagePtr>& batch) {
     ferry_record_view& v = views_[i];
     if (v.header_count > 0) v.headers = &header_views_[static_cast<size_t>(v.offset)];
     v.offset = batch[i]->offset;
+  }
+  if (span_hooks()) {
+    if (Status sb = begin_spans(batch); !sb.ok()) return sb;
   }
   Status s = with_retries("put", [&] {
     ferry_error err{};
@@ -217,7 +265,11 @@ Status SinkRunner::deliver(const std::vector<kafka::MessagePtr>& batch) {
     const rd_kafka_message_t* m = batch[i].get();
     bool last_of_run = i + 1 == batch.size() || batch[i + 1]->rkt != m->rkt ||
                        batch[i + 1]->partition != m->partition;
-    if (last_of_run) pending_[{rd_kafka_topic_name(m->rkt), m->partition}] = m->offset + 1;
+    if (last_of_run) {
+      TopicPartition tp{rd_kafka_topic_name(m->rkt), m->partition};
+      pending_[tp] = m->offset + 1;
+      processed_[tp] = m->offset + 1;
+    }
   }
   records_in_ += batch.size();
   uncommitted_records_ += batch.size();
@@ -225,7 +277,7 @@ Status SinkRunner::deliver(const std::vector<kafka::MessagePtr>& batch) {
 }
 
 Status SinkRunner::flush_and_commit() {
-  if (pending_.empty()) return Status::Ok();
+  if (pending_.empty() && span_changes_.empty()) return Status::Ok();
   Status s = with_retries("flush", [&] {
     ferry_error err{};
     return PluginTask::wrap(plugin_.plugin()->sink_flush(plugin_.get(), &err), err);
@@ -237,6 +289,12 @@ Status SinkRunner::flush_and_commit() {
       return Status::Fatal("dead letter records not acknowledged within errors.retry_timeout");
     if (!failure_.empty()) return Status::Fatal(failure_);
   }
+  if (!span_changes_.empty()) {
+    if (auto e = env_.offsets->update(span_changes_))
+      return Status::Retriable("cannot save span state: " + *e);
+    span_changes_.clear();
+  }
+  if (pending_.empty()) return Status::Ok();
   kafka::PartitionListPtr list(
       rd_kafka_topic_partition_list_new(static_cast<int>(pending_.size())));
   for (const auto& [tp, next] : pending_)
@@ -254,6 +312,107 @@ void SinkRunner::publish_metrics() {
   publish_count("records_in", records_in_, published_in_);
   publish_count("bytes_in", bytes_in_, published_bytes_);
   publish_count("dead_letter_records", dead_lettered_, published_dlq_);
+}
+
+bool SinkRunner::span_hooks() const {
+  const ferry_plugin* p = plugin_.plugin();
+  return p != nullptr && p->struct_size >= sizeof(ferry_plugin) && p->sink_span_begin != nullptr &&
+         p->sink_span_end != nullptr;
+}
+
+void SinkRunner::note_span_partitions(const std::string& id) {
+  nlohmann::json tps = nlohmann::json::array();
+  for (const auto& [t, p] : active_spans_[id]) tps.push_back({t, p});
+  span_changes_[std::string(spans::kStateKeyPrefix) + id] = tps.dump();
+}
+
+Status SinkRunner::begin_spans(const std::vector<kafka::MessagePtr>& batch) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const ferry_record_view& v = views_[i];
+    if (v.span.data == nullptr || v.span.len == 0) continue;
+    std::string id(v.span.data, v.span.len);
+    TopicPartition tp{v.topic, v.partition};
+    auto it = active_spans_.find(id);
+    if (it != active_spans_.end()) {
+      if (it->second.insert(tp).second) note_span_partitions(id);
+      continue;
+    }
+    Status s = with_retries("span_begin", [&] {
+      ferry_error err{};
+      return PluginTask::wrap(plugin_.plugin()->sink_span_begin(plugin_.get(), v.span, &err), err);
+    });
+    if (!s.ok()) return s;
+    active_spans_[id].insert(tp);
+    note_span_partitions(id);
+  }
+  return Status::Ok();
+}
+
+void SinkRunner::restore_spans(const std::set<TopicPartition>& partitions) {
+  std::vector<std::pair<std::string, std::set<TopicPartition>>> found;
+  env_.offsets->for_each([&](const std::string& k, const std::string& v) {
+    if (!k.starts_with(spans::kStateKeyPrefix)) return;
+    auto j = nlohmann::json::parse(v, nullptr, false);
+    if (!j.is_array()) return;
+    std::set<TopicPartition> tps;
+    bool ours = false;
+    for (const auto& e : j) {
+      TopicPartition tp{e.at(0).get<std::string>(), e.at(1).get<int32_t>()};
+      ours = ours || partitions.contains(tp);
+      tps.insert(tp);
+    }
+    if (ours) found.emplace_back(k.substr(spans::kStateKeyPrefix.size()), std::move(tps));
+  });
+  for (auto& [id, tps] : found) {
+    if (active_spans_.contains(id)) continue;
+    ferry_error err{};
+    ferry_bytes b{id.data(), id.size()};
+    Status s = PluginTask::wrap(plugin_.plugin()->sink_span_begin(plugin_.get(), b, &err), err);
+    if (!s.ok()) {
+      failure_ = "span_begin after restart: " + s.message();
+      return;
+    }
+    log_->info("resuming span {}", id);
+    active_spans_[id] = std::move(tps);
+  }
+}
+
+Status SinkRunner::end_finished_spans() {
+  if (env_.span_tracker == nullptr || active_spans_.empty()) return Status::Ok();
+  auto now = Clock::now();
+  if (now < next_span_check_) return Status::Ok();
+  next_span_check_ = now + std::chrono::milliseconds(20);
+  std::vector<std::string> finished;
+  for (const auto& [id, tps] : active_spans_) {
+    auto offsets = env_.span_tracker->delivered_offsets(id);
+    if (!offsets) continue;
+    bool done = true;
+    for (const auto& [topic, parts] : *offsets)
+      for (const auto& [p, range] : parts) {
+        TopicPartition tp{topic, p};
+        if (!assigned_.contains(tp)) continue;  // another task's share of the span
+        auto it = processed_.find(tp);
+        if (it == processed_.end() || it->second <= range.second) done = false;
+      }
+    if (done) finished.push_back(id);
+  }
+  if (finished.empty()) return Status::Ok();
+  Status s = with_retries("flush", [&] {
+    ferry_error err{};
+    return PluginTask::wrap(plugin_.plugin()->sink_flush(plugin_.get(), &err), err);
+  });
+  if (!s.ok()) return s;
+  for (const auto& id : finished) {
+    ferry_bytes b{id.data(), id.size()};
+    s = with_retries("span_end", [&] {
+      ferry_error err{};
+      return PluginTask::wrap(plugin_.plugin()->sink_span_end(plugin_.get(), b, &err), err);
+    });
+    if (!s.ok()) return s;
+    active_spans_.erase(id);
+    span_changes_[std::string(spans::kStateKeyPrefix) + id] = std::nullopt;
+  }
+  return with_retries("commit", [&] { return flush_and_commit(); });
 }
 
 void SinkRunner::leave_group() {
@@ -294,6 +453,9 @@ Status SinkRunner::run(const std::atomic<bool>& stop) {
     if (!failure_.empty()) return Status::Fatal(failure_);
     if (!batch.empty()) {
       if (Status s = deliver(batch); !s.ok()) return s;
+    }
+    if (span_hooks()) {
+      if (Status s = end_finished_spans(); !s.ok()) return s;
     }
     if (Clock::now() >= next_commit || uncommitted_records_ >= kCommitEveryRecords) {
       Status s = with_retries("commit", [&] { return flush_and_commit(); });

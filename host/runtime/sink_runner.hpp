@@ -6,6 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +47,13 @@ class SinkRunner final : public TaskHost {
   template <typename F>
   Status with_retries(const char* what, F&& call);
   void publish_metrics();
+  // Span hooks: span_begin before a span's first record, span_end once every record
+  // of it on our partitions is put (per span.delivered), then offsets are committed.
+  Status begin_spans(const std::vector<kafka::MessagePtr>& batch);
+  Status end_finished_spans();
+  void restore_spans(const std::set<TopicPartition>& partitions);
+  void note_span_partitions(const std::string& id);
+  bool span_hooks() const;
 
   TaskEnvironment env_;
   kafka::KafkaPtr consumer_;
@@ -57,6 +66,11 @@ class SinkRunner final : public TaskHost {
   std::vector<std::pair<std::string, std::string>> insert_headers_;
   std::map<TopicPartition, int64_t> pending_;  // next offset to commit, after flush
   uint64_t uncommitted_records_ = 0;
+  std::set<TopicPartition> assigned_;
+  std::map<TopicPartition, int64_t> processed_;  // next offset after the last record put
+  std::map<std::string, std::set<TopicPartition>> active_spans_;
+  std::map<std::string, std::optional<std::string>> span_changes_;  // saved before commit
+  Clock::time_point next_span_check_{};
   std::string failure_;
 
   uint64_t records_in_ = 0, bytes_in_ = 0, dead_lettered_ = 0;

@@ -43,7 +43,6 @@ std::unique_ptr<SpanPublisher> SpanPublisher::create(
     return nullptr;
   }
   (void)conf.release();
-  p->rkt_.reset(rd_kafka_topic_new(p->producer_.get(), p->topic_.c_str(), nullptr));
   p->poller_ = std::thread([raw = p.get()] {
     while (!raw->stop_.load()) rd_kafka_poll(raw->producer_.get(), 100);
   });
@@ -77,6 +76,8 @@ void SpanPublisher::publish(const std::string& type, const std::string& span_id,
   event["host"] = host_id_;
   event["at"] = format_time(now_ms());
   std::string value = event.dump();
+  std::call_once(rkt_once_,
+                 [&] { rkt_.reset(rd_kafka_topic_new(producer_.get(), topic_.c_str(), nullptr)); });
   auto* opaque = on_ack ? new AckFn(std::move(on_ack)) : nullptr;
   rd_kafka_resp_err_t e = rd_kafka_producev(
       producer_.get(), RD_KAFKA_V_RKT(rkt_.get()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -46,7 +47,9 @@ class SpanPublisher {
 
   std::string topic_, host_id_;
   kafka::KafkaPtr producer_;
-  kafka::TopicPtr rkt_;
+  kafka::TopicPtr rkt_;  // created on first use: its metadata request could auto-create
+                         // the topic before the tracker creates it with its partitions
+  std::once_flag rkt_once_;
   std::atomic<bool> stop_{false};
   std::thread poller_;
 };

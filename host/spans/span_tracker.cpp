@@ -69,7 +69,6 @@ SpanTracker::~SpanTracker() {
   group_clients_.clear();
 }
 
-
 bool SpanTracker::connect(std::string& error) {
   auto layers = [&](config::KafkaProperties base, config::KafkaProperties last) {
     std::vector<config::KafkaProperties> all{std::move(base)};
@@ -133,8 +132,7 @@ bool SpanTracker::connect(std::string& error) {
     kafka::TopicPtr rkt(rd_kafka_topic_new(reader_.get(), settings_.topic.c_str(), nullptr));
     const rd_kafka_metadata_t* md = nullptr;
     for (int attempt = 0; attempt < 50 && partitions == 0; ++attempt) {
-      if (rd_kafka_metadata(reader_.get(), 0, rkt.get(), &md, 5000) ==
-          RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (rd_kafka_metadata(reader_.get(), 0, rkt.get(), &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
           partitions = md->topics[0].partition_cnt;
         rd_kafka_metadata_destroy(md);
@@ -156,15 +154,14 @@ bool SpanTracker::connect(std::string& error) {
   }
 
   // The owner: membership in the tracker group decides which partitions we act for.
-  auto owner_conf =
-      kafka::make_conf(layers(kafka::consumer_defaults(kTrackerGroup),
-                              {{"client.id", "ferry-span-tracker"}}),
-                       error);
+  auto owner_conf = kafka::make_conf(
+      layers(kafka::consumer_defaults(kTrackerGroup), {{"client.id", "ferry-span-tracker"}}),
+      error);
   if (!owner_conf) return false;
   rd_kafka_conf_set_opaque(owner_conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(
-      owner_conf.get(), [](rd_kafka_t*, rd_kafka_resp_err_t e,
-                           rd_kafka_topic_partition_list_t* parts, void* self) {
+      owner_conf.get(),
+      [](rd_kafka_t*, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t* parts, void* self) {
         static_cast<SpanTracker*>(self)->on_rebalance(e, parts);
       });
   owner_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, owner_conf.get(), err.data(), err.size()));
@@ -328,7 +325,8 @@ std::map<std::pair<std::string, int32_t>, int64_t> SpanTracker::committed(
   }
   kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(tps.size())));
   for (const auto& [t, p] : tps) rd_kafka_topic_partition_list_add(list.get(), t.c_str(), p);
-  if (auto e = rd_kafka_committed(client.get(), list.get(), 5000); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (auto e = rd_kafka_committed(client.get(), list.get(), 5000);
+      e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     log_->debug("committed offsets of {}: {}", group, rd_kafka_err2str(e));
     return out;
   }

@@ -25,8 +25,8 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/logger.h>
+#include <nlohmann/json.hpp>
 
 #include "config/kafka_properties.hpp"
 #include "kafka/kafka_handles.hpp"
@@ -43,8 +43,8 @@ class SpanTracker {
  public:
   struct Settings {
     std::string topic;
-    int partitions = 6;             // when ferry creates the topic
-    int64_t retention_ms = 0;       // finished spans are forgotten after this
+    int partitions = 6;        // when ferry creates the topic
+    int64_t retention_ms = 0;  // finished spans are forgotten after this
     std::vector<std::string> watch_groups;
     std::vector<config::KafkaProperties> kafka;  // layers for the clients
   };
@@ -76,7 +76,7 @@ class SpanTracker {
     std::string reason;
     SpanOffsets offsets;
     std::map<std::string, nlohmann::json> completed;  // group -> span.completed event
-    std::set<std::string> completing;  // announced by us, not yet read back
+    std::set<std::string> completing;                 // announced by us, not yet read back
     bool expiring = false;
   };
 
@@ -104,8 +104,8 @@ class SpanTracker {
   mutable std::mutex mu_;  // guards everything below
   std::map<std::string, Span> spans_;
   std::map<std::string, std::vector<std::string>> sink_groups_;
-  std::map<int32_t, int64_t> read_upto_;   // reader: next offset per partition
-  std::map<int32_t, int64_t> owned_;       // partition -> end offset when we got it
+  std::map<int32_t, int64_t> read_upto_;  // reader: next offset per partition
+  std::map<int32_t, int64_t> owned_;      // partition -> end offset when we got it
 
   std::atomic<bool> stop_{false};
   std::thread thread_;

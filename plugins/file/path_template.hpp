@@ -1,5 +1,6 @@
 // Expands file-sink path templates: {topic}, {partition}, {span}, {date} (UTC,
-// YYYY-MM-DD of the record timestamp). Values from record data are sanitised so a
+// YYYY-MM-DD of the record timestamp), {filename} (last path segment of the record key,
+// which file-source sets to the source file's path). Values from record data are sanitised so a
 // topic or span id can never climb out of the target directory.
 #pragma once
 
@@ -31,7 +32,13 @@ struct TemplateValues {
   int32_t partition = 0;
   std::string_view span;
   int64_t timestamp_ms = 0;
+  std::string_view key;
 };
+
+inline std::string_view key_filename(std::string_view key) {
+  size_t slash = key.rfind('/');
+  return slash == std::string_view::npos ? key : key.substr(slash + 1);
+}
 
 inline std::string expand_path(std::string_view tmpl, const TemplateValues& v) {
   std::string out;
@@ -50,6 +57,8 @@ inline std::string expand_path(std::string_view tmpl, const TemplateValues& v) {
           out += sanitize_segment(v.span.empty() ? "nospan" : v.span);
         else if (name == "date")
           out += utc_date(v.timestamp_ms);
+        else if (name == "filename")
+          out += sanitize_segment(key_filename(v.key).empty() ? "nokey" : key_filename(v.key));
         else
           known = false;
         if (known) {
@@ -69,7 +78,8 @@ inline bool template_has_unknown_field(std::string_view tmpl, std::string& field
     size_t end = tmpl.find('}', i);
     if (end == std::string_view::npos) return false;
     std::string_view name = tmpl.substr(i + 1, end - i - 1);
-    if (name != "topic" && name != "partition" && name != "span" && name != "date") {
+    if (name != "topic" && name != "partition" && name != "span" && name != "date" &&
+        name != "filename") {
       field = std::string(name);
       return true;
     }

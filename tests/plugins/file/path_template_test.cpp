@@ -5,14 +5,16 @@
 namespace ferry::file {
 
 TEST(PathTemplate, ExpandsKnownFields) {
-  TemplateValues v{"app.logs", 3, "span-1", 1700000000000};  // 2023-11-14 UTC
+  TemplateValues v{"app.logs", 3, "span-1", 1700000000000, "/var/log/app/a.log"};  // 2023-11-14 UTC
   EXPECT_EQ(expand_path("/out/{topic}/{date}/p{partition}-{span}.log", v),
             "/out/app.logs/2023-11-14/p3-span-1.log");
+  EXPECT_EQ(expand_path("/out/{filename}", v), "/out/a.log");
 }
 
 TEST(PathTemplate, RecordDataCannotEscapeTheDirectory) {
-  TemplateValues v{"../../etc", 0, "..", 0};
+  TemplateValues v{"../../etc", 0, "..", 0, ".."};
   EXPECT_EQ(expand_path("/out/{topic}/{span}", v), "/out/.._.._etc/_");
+  EXPECT_EQ(expand_path("/out/{filename}", v), "/out/_");
 }
 
 TEST(PathTemplate, UnknownFieldsAreReported) {
