@@ -33,7 +33,8 @@ SourceRunner::SourceRunner(TaskEnvironment env)
       insert_headers_(header_insertions(*env_.connector)) {
   if (env_.span_publisher != nullptr && env_.connector->span.boolean("enabled")) {
     spans_ = std::make_unique<spans::SpanLedger>(
-        *env_.span_publisher, connector_, env_.connector->span.integer("ttl"), *env_.offsets, log_);
+        *env_.span_publisher, connector_, env_.connector->topic,
+        env_.connector->span.integer("ttl"), *env_.offsets, log_);
     tracker_.on_committable(&span_committable, spans_.get());
   }
 }

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
+#include <filesystem>
 #include <set>
 
 #include <fmt/format.h>
@@ -132,6 +133,7 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
       s.retention_ms = cfg_.spans.integer("retention");
       s.watch_groups = cfg_.spans.list("watch_groups");
       s.kafka = {cfg_.kafka, overrides_};
+      s.instance = cfg_.host_id + ":" + std::filesystem::absolute(cfg_.state_dir).string();
       span_tracker_ = spans::SpanTracker::start(std::move(s), *span_publisher_, error);
       if (!span_tracker_)
         log_->error("{}; running without span completion tracking and sink span hooks", error);

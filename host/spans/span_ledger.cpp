@@ -44,10 +44,12 @@ std::string new_span_id() {
   return fmt::format("{:012x}{:04x}{:016x}", ms, r1 & 0xffff, r2);
 }
 
-SpanLedger::SpanLedger(SpanPublisher& publisher, std::string connector, int64_t ttl_ms,
-                       runtime::DurableMap& offsets, std::shared_ptr<spdlog::logger> log)
+SpanLedger::SpanLedger(SpanPublisher& publisher, std::string connector, std::string default_topic,
+                       int64_t ttl_ms, runtime::DurableMap& offsets,
+                       std::shared_ptr<spdlog::logger> log)
     : publisher_(publisher),
       connector_(std::move(connector)),
+      topic_(std::move(default_topic)),
       ttl_ms_(ttl_ms),
       log_(std::move(log)) {
   // Spans that were under way when the task last stopped. Tasks of one connector
@@ -70,7 +72,8 @@ SpanLedger::SpanLedger(SpanPublisher& publisher, std::string connector, int64_t 
     s->closed = j.value("closed", false);
     s->final = final_from(j.value("final", ""));
     s->reason = j.value("reason", "");
-    for (const auto& [topic, parts] : j.value("offsets", nlohmann::json::object()).items())
+    const nlohmann::json offsets_saved = j.value("offsets", nlohmann::json::object());
+    for (const auto& [topic, parts] : offsets_saved.items())
       for (const auto& [p, r] : parts.items())
         s->ranges[topic][std::stoi(p)] = {r.at(0).get<int64_t>(), r.at(1).get<int64_t>()};
     s->dirty = false;
@@ -168,6 +171,12 @@ void SpanLedger::send_final(Span& s) {
       type = "span.delivered";
       e["count"] = s.last_seq;
       e["offsets"] = ranges_json(s);
+      {
+        nlohmann::json topics = nlohmann::json::array({topic_});
+        for (const auto& [t, parts] : s.ranges)
+          if (t != topic_) topics.push_back(t);
+        e["topics"] = topics;
+      }
       e["opened_at"] = format_time(s.opened_at_ms);
       e["interval_ms"] = now_ms() - s.opened_at_ms;
       e["ttl_ms"] = ttl_ms_;

@@ -56,7 +56,9 @@ class SpanLedger {
     bool dirty = true;
   };
 
-  SpanLedger(SpanPublisher& publisher, std::string connector, int64_t ttl_ms,
+  // `topic`: the connector's topic, named in span.delivered even when the span has no
+  // record (an empty file), so trackers know which consumer groups it concerns.
+  SpanLedger(SpanPublisher& publisher, std::string connector, std::string topic, int64_t ttl_ms,
              runtime::DurableMap& offsets, std::shared_ptr<spdlog::logger> log);
 
   Status open(std::string_view key, nlohmann::json attrs);
@@ -96,7 +98,7 @@ class SpanLedger {
   };
 
   SpanPublisher& publisher_;
-  std::string connector_;
+  std::string connector_, topic_;
   int64_t ttl_ms_;
   std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<Inbox> inbox_ = std::make_shared<Inbox>();

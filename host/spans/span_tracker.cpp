@@ -13,7 +13,11 @@
 namespace ferry::spans {
 namespace {
 
-constexpr const char* kTrackerGroup = "ferry-span-trackers";
+// Hosts that share a span topic share its tracking; hosts on another span topic (a
+// separate ferry cluster) must not wait on them in rebalances.
+std::string tracker_group(const std::string& topic) {
+  return "ferry-span-trackers." + topic;
+}
 
 SpanOffsets offsets_from(const nlohmann::json& j) {
   SpanOffsets out;
@@ -154,9 +158,10 @@ bool SpanTracker::connect(std::string& error) {
   }
 
   // The owner: membership in the tracker group decides which partitions we act for.
-  auto owner_conf = kafka::make_conf(
-      layers(kafka::consumer_defaults(kTrackerGroup), {{"client.id", "ferry-span-tracker"}}),
-      error);
+  auto owner_conf =
+      kafka::make_conf(layers(kafka::consumer_defaults(tracker_group(settings_.topic)),
+                              {{"client.id", "ferry-span-tracker"}}),
+                       error);
   if (!owner_conf) return false;
   rd_kafka_conf_set_opaque(owner_conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(
@@ -174,7 +179,8 @@ bool SpanTracker::connect(std::string& error) {
   kafka::PartitionListPtr sub(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(sub.get(), settings_.topic.c_str(), RD_KAFKA_PARTITION_UA);
   if (auto e = rd_kafka_subscribe(owner_.get(), sub.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    error = std::string("span tracker: cannot join ") + kTrackerGroup + ": " + rd_kafka_err2str(e);
+    error =
+        "span tracker: cannot join " + tracker_group(settings_.topic) + ": " + rd_kafka_err2str(e);
     return false;
   }
   log_->info("tracking spans on {} ({} partitions)", settings_.topic, partitions);
@@ -245,6 +251,16 @@ void SpanTracker::run() {
 void SpanTracker::apply(int32_t partition, const nlohmann::json& e) {
   std::string id = e.value("span", "");
   std::string type = e.value("type", "");
+  if (type == "host.sinks") {
+    auto& groups = host_sink_groups_[e.value("instance", e.value("host", ""))];
+    groups.clear();
+    if (const auto& g = e.value("groups", nlohmann::json::object()); g.is_object())
+      for (const auto& [group, topics] : g.items())
+        if (topics.is_array())
+          for (const auto& t : topics)
+            if (t.is_string()) groups[group].push_back(t.get<std::string>());
+    return;
+  }
   if (id.empty() || type.empty()) return;
   Span& s = spans_[id];
   s.id = id;
@@ -266,7 +282,11 @@ void SpanTracker::apply(int32_t partition, const nlohmann::json& e) {
     if (s.delivered_at_ms == 0) s.delivered_at_ms = parse_time(e.value("at", ""));
     // A span announced twice (a source restarted before saving that it had) may have
     // records at more offsets the second time: completion needs them all.
-    for (const auto& [topic, parts] : offsets_from(e.value("offsets", nlohmann::json())))
+    if (const auto& t = e.value("topics", nlohmann::json::array()); t.is_array())
+      for (const auto& topic : t)
+        if (topic.is_string()) s.topics.insert(topic.get<std::string>());
+    for (const auto& [topic, parts] : offsets_from(e.value("offsets", nlohmann::json()))) {
+      s.topics.insert(topic);
       for (const auto& [p, r] : parts) {
         auto [it, fresh] = s.offsets[topic].try_emplace(p, r);
         if (!fresh) {
@@ -274,6 +294,7 @@ void SpanTracker::apply(int32_t partition, const nlohmann::json& e) {
           it->second.second = std::max(it->second.second, r.second);
         }
       }
+    }
   } else if (type == "span.completed") {
     std::string group = e.value("group", "");
     s.completing.erase(group);
@@ -297,9 +318,13 @@ bool SpanTracker::ready(int32_t partition) const {
 
 std::set<std::string> SpanTracker::groups_for(const Span& s) const {
   std::set<std::string> groups(settings_.watch_groups.begin(), settings_.watch_groups.end());
-  for (const auto& [group, topics] : sink_groups_)
-    for (const auto& t : topics)
-      if (s.offsets.contains(t)) groups.insert(group);
+  auto add = [&](const std::map<std::string, std::vector<std::string>>& sinks) {
+    for (const auto& [group, topics] : sinks)
+      for (const auto& t : topics)
+        if (s.topics.contains(t)) groups.insert(group);
+  };
+  add(sink_groups_);
+  for (const auto& [host, sinks] : host_sink_groups_) add(sinks);
   return groups;
 }
 
@@ -447,8 +472,14 @@ void SpanTracker::collect_garbage() {
 }
 
 void SpanTracker::set_sink_groups(std::map<std::string, std::vector<std::string>> groups) {
-  std::lock_guard lock(mu_);
-  sink_groups_ = std::move(groups);
+  nlohmann::json announce = nlohmann::json::object();
+  for (const auto& [g, topics] : groups) announce[g] = topics;
+  {
+    std::lock_guard lock(mu_);
+    sink_groups_ = std::move(groups);
+  }
+  publisher_.publish("host.sinks", "host:" + settings_.instance,
+                     {{"groups", announce}, {"instance", settings_.instance}});
 }
 
 std::optional<SpanOffsets> SpanTracker::delivered_offsets(const std::string& id) const {

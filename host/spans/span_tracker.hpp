@@ -4,7 +4,7 @@
 // A reader consumes every partition of the span topic from the beginning, so each host
 // knows every span: that is what GET /spans and the sink span hooks use. Emitting
 // span.completed / span.expired is the job of one host per span: the span topic is
-// keyed by span id and the hosts form the consumer group "ferry-span-trackers" on it;
+// keyed by span id and the hosts form the consumer group "ferry-span-trackers.<topic>";
 // a host acts only for partitions the group gave it, and only once its reader has read
 // those partitions up to where they ended when it got them, so it knows every
 // completion already announced. A host giving partitions up first waits until the
@@ -47,6 +47,9 @@ class SpanTracker {
     int64_t retention_ms = 0;  // finished spans are forgotten after this
     std::vector<std::string> watch_groups;
     std::vector<config::KafkaProperties> kafka;  // layers for the clients
+    // Names this process among hosts in announcements: host id plus state dir, so
+    // two processes sharing a host id (one machine) do not overwrite each other.
+    std::string instance;
   };
 
   static std::unique_ptr<SpanTracker> start(Settings settings, SpanPublisher& publisher,
@@ -54,7 +57,9 @@ class SpanTracker {
   ~SpanTracker();
 
   // The consumer groups of this host's sink connectors and the topics they read:
-  // completion is reported for them on spans whose records are in those topics.
+  // completion is reported for them on spans whose records are in those topics. They
+  // are announced on the span topic (a "host.sinks" event), so the tracker of another
+  // host that owns a span knows about them too.
   void set_sink_groups(std::map<std::string, std::vector<std::string>> groups);
 
   // span.delivered's offsets, once the span is delivered.
@@ -75,6 +80,7 @@ class SpanTracker {
     bool closed = false, delivered = false, failed = false, expired = false;
     std::string reason;
     SpanOffsets offsets;
+    std::set<std::string> topics;                     // where its records went (or would have)
     std::map<std::string, nlohmann::json> completed;  // group -> span.completed event
     std::set<std::string> completing;                 // announced by us, not yet read back
     bool expiring = false;
@@ -104,6 +110,8 @@ class SpanTracker {
   mutable std::mutex mu_;  // guards everything below
   std::map<std::string, Span> spans_;
   std::map<std::string, std::vector<std::string>> sink_groups_;
+  // Latest "host.sinks" announcement of every instance, ours included.
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> host_sink_groups_;
   std::map<int32_t, int64_t> read_upto_;  // reader: next offset per partition
   std::map<int32_t, int64_t> owned_;      // partition -> end offset when we got it
 

@@ -1,5 +1,6 @@
 #include "support/kafka_env.hpp"
 
+#include <librdkafka/rdkafka.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -88,6 +89,42 @@ void kcat_produce_lines(const std::string& topic, const std::string& file) {
       {"kcat", "-P", "-b", test_bootstrap(), "-t", topic, "-X", "enable.idempotence=true"}, {},
       file);
   if (r.exit_code != 0) throw std::runtime_error("kcat -P failed: " + r.err);
+}
+
+void create_topic(const std::string& topic, int partitions,
+                  const std::map<std::string, std::string>& configs) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", test_bootstrap().c_str(), err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk == nullptr) throw std::runtime_error(err);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err, sizeof err);
+  for (const auto& [k, v] : configs) rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
+  rd_kafka_CreateTopics(rk, &nt, 1, nullptr, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
+  std::string failure = ev == nullptr ? "timed out" : "";
+  if (ev != nullptr) {
+    size_t n = 0;
+    const rd_kafka_topic_result_t** res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    if (n == 1 && rd_kafka_topic_result_error(res[0]) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      failure = rd_kafka_topic_result_error_string(res[0]);
+    rd_kafka_event_destroy(ev);
+  }
+  rd_kafka_NewTopic_destroy(nt);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_destroy(rk);
+  if (!failure.empty()) throw std::runtime_error("create topic " + topic + ": " + failure);
+}
+
+size_t kcat_consume_as_group(const std::string& group, const std::string& topic) {
+  auto r = run_command({"kcat", "-b", test_bootstrap(), "-G", group, topic, "-o", "beginning", "-e",
+                        "-q", "-f", "%o\n"});
+  if (r.exit_code != 0) throw std::runtime_error("kcat -G failed: " + r.err);
+  size_t n = 0;
+  for (char c : r.out) n += c == '\n';
+  return n;
 }
 
 std::string ferry_binary() {

@@ -30,6 +30,13 @@ int64_t end_offset(const std::string& topic, int32_t partition = 0);
 // Produces each line of `file` as one message with kcat (-P < file).
 void kcat_produce_lines(const std::string& topic, const std::string& file);
 
+// Creates `topic` with `partitions` partitions (kcat cannot create topics).
+void create_topic(const std::string& topic, int partitions,
+                  const std::map<std::string, std::string>& configs = {});
+// Reads `topic` to its end as a member of consumer group `group` with kcat -G, which
+// commits its offsets when it leaves. Returns the number of messages read.
+size_t kcat_consume_as_group(const std::string& group, const std::string& topic);
+
 // Paths of the binaries under test.
 std::string ferry_binary();
 std::string test_plugin_dir();
