@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/plugin_docs.hpp"
+#include "cli/spans_command.hpp"
 #include "common/logging.hpp"
 #include "config/config_loader.hpp"
 #include "ferry/abi.h"
@@ -138,6 +139,21 @@ int main(int argc, char** argv) {
   describe->add_flag("--json", json, "JSON output");
   describe->add_flag("--markdown", markdown, "Markdown output");
 
+  cli::SpansArgs spans_args;
+  auto* spans = app.add_subcommand("spans", "Span status (REST API) or live span events");
+  spans->require_subcommand(1);
+  spans->add_option("-c,--config", worker_flag, "Worker file (default: $FERRY_CONFIG)");
+  spans->add_option("--url", spans_args.url, "REST API address (default: from the worker file)");
+  auto* spans_get = spans->add_subcommand("get", "One span: state, offsets, completions");
+  spans_get->add_option("id", spans_args.id, "Span id")->required();
+  auto* spans_list = spans->add_subcommand("list", "Spans known to the host");
+  spans_list->add_option("--state", spans_args.state, "open|delivered|completed|failed|expired")
+      ->check(CLI::IsMember({"open", "delivered", "completed", "failed", "expired"}));
+  spans_list->add_flag("--json", spans_args.json, "JSON output");
+  auto* spans_watch = spans->add_subcommand("watch", "Print span events as they happen");
+  spans_watch->add_flag("--from-beginning", spans_args.from_beginning,
+                        "Start at the oldest event in the span topic");
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -150,6 +166,10 @@ int main(int argc, char** argv) {
     if (*run) return cmd_run(worker_flag, files);
     if (*validate) return cmd_validate(worker_flag, files);
     if (*plugins) return cmd_plugins(worker_flag, json, describe_name, markdown);
+    if (*spans) {
+      spans_args.action = *spans_get ? "get" : *spans_list ? "list" : "watch";
+      return cli::cmd_spans(config::resolve_worker_path(worker_flag), spans_args);
+    }
     if (*version) {
       std::cout << fmt::format("ferry {} (plugin ABI {}.{}, librdkafka {})\n", FERRY_VERSION,
                                FERRY_ABI_VERSION_MAJOR, FERRY_ABI_VERSION_MINOR,

@@ -4,13 +4,16 @@
 #include <systemd/sd-daemon.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "common/atomic_file.hpp"
 #include "common/logging.hpp"
 #include "config/config_loader.hpp"
 #include "kafka/client_config.hpp"
+#include "spans/span_routes.hpp"
 
 namespace ferry::runtime {
 
@@ -58,6 +61,36 @@ void Worker::stop_connector(const std::string& name) {
   it->second->join();
   connectors_.erase(it);
   update_sink_groups();
+}
+
+void Worker::start_rest() {
+  if (!cfg_.rest.boolean("enabled")) return;
+  std::string token;
+  if (cfg_.rest.has("token_file")) {
+    std::ifstream in(cfg_.rest.str("token_file"));
+    std::getline(in, token);
+    if (token.empty()) {
+      log_->error("[rest] token_file {} is empty or unreadable; REST API not started",
+                  cfg_.rest.str("token_file"));
+      return;
+    }
+  }
+  auto server = std::make_unique<rest::RestServer>();
+  spans::add_span_routes(*server, span_tracker_.get());
+  std::string error;
+  if (!server->start(cfg_.rest.str("listen"), token, error)) {
+    // The data plane matters more than the API: keep running, loudly.
+    log_->error("{}; running without the REST API", error);
+    return;
+  }
+  // The address actually bound (listen may say port 0), for `ferry spans` and scripts.
+  std::string listen = cfg_.rest.str("listen");
+  std::string address = listen.substr(0, listen.rfind(':')) + ":" + std::to_string(server->port());
+  std::error_code ec;
+  std::filesystem::create_directories(cfg_.state_dir, ec);
+  if (auto err = write_file_atomically(cfg_.state_dir / "rest.address", address + "\n"))
+    log_->warn("cannot write {}: {}", (cfg_.state_dir / "rest.address").string(), *err);
+  rest_ = std::move(server);
 }
 
 void Worker::update_sink_groups() {
@@ -139,6 +172,7 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
         log_->error("{}; running without span completion tracking and sink span hooks", error);
     }
   }
+  start_rest();
   for (auto& c : connectors) start_connector(std::move(c));
   if (connectors_.empty()) log_->warn("no connectors configured; waiting for SIGHUP");
   log_->info("ferry running as {} ({} connector(s))", cfg_.host_id, connectors_.size());
@@ -163,7 +197,9 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
     sd_notify(0, "STOPPING=1\nSTATUS=draining in-flight records");
     break;
   }
+  if (rest_) rest_->stop();
   stop_all();
+  rest_.reset();
   span_tracker_.reset();
   span_publisher_.reset();  // flushes the last span events
   embedded_.reset();

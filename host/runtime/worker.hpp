@@ -10,6 +10,7 @@
 #include "config/worker_config.hpp"
 #include "kafka/embedded_broker.hpp"
 #include "plugins/plugin_catalog.hpp"
+#include "rest/rest_server.hpp"
 #include "runtime/connector.hpp"
 #include "runtime/metrics_registry.hpp"
 #include "spans/span_publisher.hpp"
@@ -36,6 +37,7 @@ class Worker {
   void reload();
   void stop_all();
   void update_sink_groups();
+  void start_rest();
 
   config::WorkerConfig cfg_;
   plugins::PluginCatalog& catalog_;
@@ -43,6 +45,7 @@ class Worker {
   std::unique_ptr<kafka::EmbeddedBroker> embedded_;
   std::unique_ptr<spans::SpanPublisher> span_publisher_;
   std::unique_ptr<spans::SpanTracker> span_tracker_;
+  std::unique_ptr<rest::RestServer> rest_;
   config::KafkaProperties overrides_;
   MetricsRegistry metrics_;
   std::map<std::string, std::unique_ptr<Connector>> connectors_;

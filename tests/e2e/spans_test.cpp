@@ -12,6 +12,7 @@
 
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
+#include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait_for.hpp"
 
@@ -132,6 +133,34 @@ TEST(Spans, BatchFilesAreDeliveredAndCompletedOncePerGroup) {
     }
   ASSERT_EQ(kcat_consume_as_group(watched, topic), 25'003u);
   ASSERT_TRUE(wait_for_completions(span_topic, watched, 4, 60s, events)) << ferry.log();
+  // The same picture through the REST API, as `ferry spans` shows it.
+  auto spans_cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {ferry_binary(), "spans", "-c", ferry.worker_file().string()});
+    return run_command(args);
+  };
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto r = spans_cli({"list", "--state", "completed", "--json"});
+        return r.exit_code == 0 && json::parse(r.out).size() == 4;
+      },
+      30s))
+      << spans_cli({"list", "--json"}).out;
+  auto listed = json::parse(spans_cli({"list", "--state", "completed", "--json"}).out);
+  std::string some_span = listed[0]["span"];
+  auto got = spans_cli({"get", some_span});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  json one = json::parse(got.out);
+  EXPECT_EQ(one["state"], "completed");
+  EXPECT_EQ(one["connector"], "src");
+  EXPECT_TRUE(one["completed"].contains("ferry-sink")) << one.dump();
+  EXPECT_TRUE(one["completed"].contains(watched)) << one.dump();
+  EXPECT_EQ(one["pending_groups"], json::array());
+  EXPECT_EQ(spans_cli({"list", "--state", "open", "--json"}).out.find("span\""), std::string::npos);
+  auto missing = spans_cli({"get", "no-such-span"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("no span no-such-span"), std::string::npos) << missing.err;
+  EXPECT_NE(spans_cli({"list"}).out.find("completed"), std::string::npos);
+
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
   events = span_events(span_topic);
 

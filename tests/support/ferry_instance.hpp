@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -26,7 +27,11 @@ class FerryInstance {
         "[host]\nstate_dir = \"state\"\nconnectors_dir = \"connectors.d\"\n"
         "offset_flush_interval = \"100ms\"\nshutdown_timeout = \"20s\"\n"
         "plugin_path = [\"" +
-        test_plugin_dir() + "\"]\n";
+        test_plugin_dir() +
+        "\"]\n"
+        // Any free port: several instances run at once; ferry writes the one it got to
+        // state/rest.address.
+        "[rest]\nlisten = \"127.0.0.1:0\"\n";
     if (real_broker) worker += "[kafka]\n\"bootstrap.servers\" = \"" + test_bootstrap() + "\"\n";
     worker += extra_worker;
     worker_ = dir_.write("ferry.toml", worker);
@@ -62,6 +67,13 @@ class FerryInstance {
   bool running() { return proc_ && proc_->running(); }
   std::string log() const { return proc_ ? proc_->log() : ""; }
   std::filesystem::path state_dir() const { return dir_ / "state"; }
+  // "127.0.0.1:PORT" of the REST API once it listens, else empty.
+  std::string rest_address() const {
+    std::ifstream in(dir_ / "state/rest.address");
+    std::string a;
+    std::getline(in, a);
+    return a;
+  }
   const std::filesystem::path& worker_file() const { return worker_; }
 
  private:

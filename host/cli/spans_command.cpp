@@ -1,0 +1,151 @@
+#include "cli/spans_command.hpp"
+
+#include <signal.h>
+
+#include <array>
+#include <atomic>
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "config/worker_config.hpp"
+#include "kafka/client_config.hpp"
+
+namespace ferry::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+std::string first_line(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::string s;
+  std::getline(in, s);
+  return s;
+}
+
+// "http://host:port" of the REST API: the configured listen address, or the address
+// the running host wrote to its state dir when it listens on port 0.
+std::string rest_url(const config::WorkerConfig& w) {
+  std::string listen = w.rest.str("listen");
+  if (listen.ends_with(":0")) listen = first_line(w.state_dir / "rest.address");
+  if (listen.rfind("0.0.0.0:", 0) == 0) listen = "127.0.0.1:" + listen.substr(8);
+  return listen.empty() ? "" : "http://" + listen;
+}
+
+int rest_get(const config::WorkerConfig& w, const std::string& url_flag, const std::string& path,
+             nlohmann::json& out) {
+  std::string url = url_flag.empty() ? rest_url(w) : url_flag;
+  if (url.empty()) {
+    std::cerr << "ferry: no REST address (is ferry running with this worker file?)\n";
+    return 2;
+  }
+  httplib::Client client(url);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(30);
+  httplib::Headers headers;
+  if (w.rest.has("token_file"))
+    headers.emplace("Authorization", "Bearer " + first_line(w.rest.str("token_file")));
+  auto res = client.Get(path, headers);
+  if (!res) {
+    std::cerr << "ferry: cannot reach " << url << ": " << httplib::to_string(res.error()) << "\n";
+    return 2;
+  }
+  out = nlohmann::json::parse(res->body, nullptr, false);
+  if (res->status != 200) {
+    std::cerr << "ferry: " << (out.is_object() ? out.value("message", res->body) : res->body)
+              << "\n";
+    return res->status == 404 || res->status == 400 ? 1 : 2;
+  }
+  return 0;
+}
+
+int watch(const config::WorkerConfig& w, bool from_beginning) {
+  config::KafkaProperties kafka = w.kafka;
+  if (!kafka.contains("bootstrap.servers")) {
+    std::string b = first_line(w.state_dir / "embedded.bootstrap");
+    if (b.empty()) {
+      std::cerr << "ferry: no bootstrap.servers and no embedded broker running\n";
+      return 2;
+    }
+    kafka["bootstrap.servers"] = b;
+  }
+  std::string error;
+  auto conf = kafka::make_conf({kafka::consumer_defaults("ferry-spans-watch"), kafka,
+                                {{"client.id", "ferry-spans-watch"}}},
+                               error);
+  if (!conf) {
+    std::cerr << "ferry: " << error << "\n";
+    return 1;
+  }
+  std::array<char, 512> err{};
+  kafka::KafkaPtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err.data(), err.size()));
+  if (!rk) {
+    std::cerr << "ferry: " << err.data() << "\n";
+    return 2;
+  }
+  (void)conf.release();
+  rd_kafka_poll_set_consumer(rk.get());
+  std::string topic = w.spans.str("topic");
+  kafka::TopicPtr rkt(rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_metadata(rk.get(), 0, rkt.get(), &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (md != nullptr) rd_kafka_metadata_destroy(md);
+    std::cerr << "ferry: cannot read span topic " << topic << "\n";
+    return 2;
+  }
+  kafka::PartitionListPtr parts(rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt));
+  for (int p = 0; p < md->topics[0].partition_cnt; ++p)
+    rd_kafka_topic_partition_list_add(parts.get(), topic.c_str(), p)->offset =
+        from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+  rd_kafka_metadata_destroy(md);
+  rd_kafka_assign(rk.get(), parts.get());
+  signal(SIGINT, [](int) { g_stop = true; });
+  signal(SIGTERM, [](int) { g_stop = true; });
+  while (!g_stop) {
+    kafka::MessagePtr m(rd_kafka_consumer_poll(rk.get(), 200));
+    if (!m || m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    std::cout.write(static_cast<const char*>(m->payload), static_cast<std::streamsize>(m->len));
+    std::cout << std::endl;  // flushed per event: watch is usually piped or tailed
+  }
+  rd_kafka_consumer_close(rk.get());
+  return 0;
+}
+
+}  // namespace
+
+int cmd_spans(const std::string& worker_path, const SpansArgs& args) {
+  config::Diagnostics diags;
+  config::WorkerConfig w = config::load_worker_config(worker_path, diags);
+  if (!diags.empty()) {
+    std::cerr << diags.str();
+    return 1;
+  }
+  if (args.action == "watch") return watch(w, args.from_beginning);
+  nlohmann::json body;
+  if (args.action == "get") {
+    int rc = rest_get(w, args.url, "/spans/" + args.id, body);
+    if (rc == 0) std::cout << body.dump(2) << "\n";
+    return rc;
+  }
+  std::string path = "/spans";
+  if (!args.state.empty()) path += "?state=" + args.state;
+  int rc = rest_get(w, args.url, path, body);
+  if (rc != 0) return rc;
+  if (args.json) {
+    std::cout << body.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{:<34} {:<10} {:<20} {:>10}  {}\n", "SPAN", "STATE", "CONNECTOR",
+                           "RECORDS", "OPENED");
+  for (const auto& s : body)
+    std::cout << fmt::format("{:<34} {:<10} {:<20} {:>10}  {}\n", s.value("span", ""),
+                             s.value("state", ""), s.value("connector", ""),
+                             s.value("count", uint64_t{0}), s.value("opened_at", ""));
+  return 0;
+}
+
+}  // namespace ferry::cli
