@@ -73,9 +73,9 @@ int watch(const config::WorkerConfig& w, bool from_beginning) {
     kafka["bootstrap.servers"] = b;
   }
   std::string error;
-  auto conf = kafka::make_conf({kafka::consumer_defaults("ferry-spans-watch"), kafka,
-                                {{"client.id", "ferry-spans-watch"}}},
-                               error);
+  auto conf = kafka::make_conf(
+      {kafka::consumer_defaults("ferry-spans-watch"), kafka, {{"client.id", "ferry-spans-watch"}}},
+      error);
   if (!conf) {
     std::cerr << "ferry: " << error << "\n";
     return 1;

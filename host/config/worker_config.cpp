@@ -45,6 +45,10 @@ constexpr std::array kCollectorOptions{
     o::boolean("enabled", "false", "Run the kafka-eb-collector compatible group collector"),
     o::string("topic", "eventbus-collector", "Input topic"),
     o::string("output_topic", nullptr, "Output topic (default: the input topic)"),
+    o::integer("partitions", "6", "Partitions of the collector's own work and state topics", 1,
+               10000),
+    o::duration("default_ttl", "30s", "Timeout of a group whose Create gives no ttl"),
+    o::duration("retention", "7d", "How long resolved groups are remembered (duplicates)"),
 };
 
 constexpr std::array kClusterOptions{

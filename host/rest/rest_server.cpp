@@ -13,20 +13,21 @@ RestServer::~RestServer() {
 }
 
 void RestServer::get(const std::string& pattern, Handler handler) {
-  server_->Get(pattern, [h = std::move(handler)](const httplib::Request& req,
-                                                 httplib::Response& res) {
-    Request r;
-    for (const auto& [k, v] : req.params) r.params[k] = v;
-    for (size_t i = 1; i < req.matches.size(); ++i) r.captures.push_back(req.matches[i]);
-    Reply reply;
-    try {
-      reply = h(r);
-    } catch (const std::exception& e) {
-      reply = Reply::error(500, e.what());
-    }
-    res.status = reply.status;
-    res.set_content(reply.body.dump(), "application/json");
-  });
+  server_->Get(pattern,
+               [h = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+                 Request r;
+                 for (const auto& [k, v] : req.params) r.params[k] = v;
+                 for (size_t i = 1; i < req.matches.size(); ++i)
+                   r.captures.push_back(req.matches[i]);
+                 Reply reply;
+                 try {
+                   reply = h(r);
+                 } catch (const std::exception& e) {
+                   reply = Reply::error(500, e.what());
+                 }
+                 res.status = reply.status;
+                 res.set_content(reply.body.dump(), "application/json");
+               });
 }
 
 bool RestServer::start(const std::string& listen, const std::string& token, std::string& error) {
@@ -38,8 +39,7 @@ bool RestServer::start(const std::string& listen, const std::string& token, std:
   std::string host = listen.substr(0, colon);
   int port = std::atoi(listen.c_str() + colon + 1);
   if (!token.empty()) {
-    server_->set_pre_routing_handler([token](const httplib::Request& req,
-                                             httplib::Response& res) {
+    server_->set_pre_routing_handler([token](const httplib::Request& req, httplib::Response& res) {
       if (req.get_header_value("Authorization") == "Bearer " + token)
         return httplib::Server::HandlerResponse::Unhandled;
       res.status = 401;
@@ -50,10 +50,10 @@ bool RestServer::start(const std::string& listen, const std::string& token, std:
   }
   server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
-    res.set_content(nlohmann::json{{"error_code", res.status},
-                                   {"message", "no such resource: " + req.path}}
-                        .dump(),
-                    "application/json");
+    res.set_content(
+        nlohmann::json{{"error_code", res.status}, {"message", "no such resource: " + req.path}}
+            .dump(),
+        "application/json");
   });
   if (port == 0) {
     port_ = server_->bind_to_any_port(host);

@@ -172,6 +172,18 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
         log_->error("{}; running without span completion tracking and sink span hooks", error);
     }
   }
+  if (cfg_.collector.boolean("enabled")) {
+    spans::GroupCollector::Settings s;
+    s.input = cfg_.collector.str("topic");
+    s.output = cfg_.collector.str("output_topic");
+    s.partitions = static_cast<int>(cfg_.collector.integer("partitions"));
+    s.default_ttl_ms = cfg_.collector.integer("default_ttl");
+    s.retention_ms = cfg_.collector.integer("retention");
+    s.kafka = {cfg_.kafka, overrides_};
+    std::string error;
+    collector_ = spans::GroupCollector::start(std::move(s), error);
+    if (!collector_) log_->error("{}; running without the group collector", error);
+  }
   start_rest();
   for (auto& c : connectors) start_connector(std::move(c));
   if (connectors_.empty()) log_->warn("no connectors configured; waiting for SIGHUP");
@@ -200,6 +212,7 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
   if (rest_) rest_->stop();
   stop_all();
   rest_.reset();
+  collector_.reset();
   span_tracker_.reset();
   span_publisher_.reset();  // flushes the last span events
   embedded_.reset();

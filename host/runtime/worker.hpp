@@ -13,6 +13,7 @@
 #include "rest/rest_server.hpp"
 #include "runtime/connector.hpp"
 #include "runtime/metrics_registry.hpp"
+#include "spans/group_collector.hpp"
 #include "spans/span_publisher.hpp"
 #include "spans/span_tracker.hpp"
 
@@ -46,6 +47,7 @@ class Worker {
   std::unique_ptr<spans::SpanPublisher> span_publisher_;
   std::unique_ptr<spans::SpanTracker> span_tracker_;
   std::unique_ptr<rest::RestServer> rest_;
+  std::unique_ptr<spans::GroupCollector> collector_;
   config::KafkaProperties overrides_;
   MetricsRegistry metrics_;
   std::map<std::string, std::unique_ptr<Connector>> connectors_;

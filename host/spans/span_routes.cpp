@@ -21,8 +21,8 @@ void add_span_routes(rest::RestServer& server, const SpanTracker* tracker) {
     auto it = req.params.find("state");
     std::string state = it == req.params.end() ? "" : it->second;
     if (!kStates.contains(state))
-      return rest::Reply::error(
-          400, "state must be one of open, delivered, completed, failed, expired");
+      return rest::Reply::error(400,
+                                "state must be one of open, delivered, completed, failed, expired");
     return rest::Reply{200, nlohmann::json(tracker->list(state))};
   });
 }

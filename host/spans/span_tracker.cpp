@@ -9,6 +9,7 @@
 
 #include "common/logging.hpp"
 #include "kafka/client_config.hpp"
+#include "kafka/topic_admin.hpp"
 
 namespace ferry::spans {
 namespace {
@@ -101,49 +102,14 @@ bool SpanTracker::connect(std::string& error) {
   rd_kafka_poll_set_consumer(reader_.get());
 
   // Create the span topic partitioned for sharing (an existing topic is left as is).
-  {
-    kafka::QueuePtr q(rd_kafka_queue_new(reader_.get()));
-    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(settings_.topic.c_str(), settings_.partitions,
-                                                    -1, err.data(), err.size());
-    if (nt != nullptr) {
-      if (settings_.retention_ms > 0)
-        rd_kafka_NewTopic_set_config(nt, "retention.ms",
-                                     std::to_string(settings_.retention_ms).c_str());
-      rd_kafka_CreateTopics(reader_.get(), &nt, 1, nullptr, q.get());
-      rd_kafka_event_t* ev = rd_kafka_queue_poll(q.get(), 15000);
-      if (ev != nullptr) {
-        const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
-        size_t n = 0;
-        const rd_kafka_topic_result_t** topics =
-            res ? rd_kafka_CreateTopics_result_topics(res, &n) : nullptr;
-        for (size_t i = 0; i < n; ++i) {
-          auto e = rd_kafka_topic_result_error(topics[i]);
-          if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-            log_->info("created span topic {} with {} partitions", settings_.topic,
-                       settings_.partitions);
-          else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-            log_->warn("cannot create span topic {}: {}", settings_.topic,
-                       rd_kafka_topic_result_error_string(topics[i]));
-        }
-        rd_kafka_event_destroy(ev);
-      }
-      rd_kafka_NewTopic_destroy(nt);
-    }
-  }
-
-  int partitions = 0;
-  {
-    kafka::TopicPtr rkt(rd_kafka_topic_new(reader_.get(), settings_.topic.c_str(), nullptr));
-    const rd_kafka_metadata_t* md = nullptr;
-    for (int attempt = 0; attempt < 50 && partitions == 0; ++attempt) {
-      if (rd_kafka_metadata(reader_.get(), 0, rkt.get(), &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
-          partitions = md->topics[0].partition_cnt;
-        rd_kafka_metadata_destroy(md);
-      }
-      if (partitions == 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-  }
+  std::map<std::string, std::string> topic_config;
+  if (settings_.retention_ms > 0)
+    topic_config["retention.ms"] = std::to_string(settings_.retention_ms);
+  if (auto e =
+          kafka::ensure_topic(reader_.get(), settings_.topic, settings_.partitions, topic_config);
+      !e.empty())
+    log_->warn("cannot create span topic {}: {}", settings_.topic, e);
+  int partitions = kafka::partition_count(reader_.get(), settings_.topic);
   if (partitions == 0) {
     error = "span tracker: span topic " + settings_.topic + " has no partitions (cannot reach it)";
     return false;

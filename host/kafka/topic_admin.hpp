@@ -1,0 +1,20 @@
+// Creating the topics ferry owns (span events, collector work and state) with the
+// partitions and configs they need, before anything can auto-create them wrongly.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include <librdkafka/rdkafka.h>
+
+namespace ferry::kafka {
+
+// Creates `topic` unless it exists. Returns an error message, or empty when the topic
+// was created or already existed.
+std::string ensure_topic(rd_kafka_t* client, const std::string& topic, int partitions,
+                         const std::map<std::string, std::string>& configs = {});
+
+// Partition count of `topic`, waiting up to ~10 s for it to appear; 0 when unknown.
+int partition_count(rd_kafka_t* client, const std::string& topic);
+
+}  // namespace ferry::kafka
