@@ -23,7 +23,8 @@ std::string ensure_topic(rd_kafka_t* client, const std::string& topic, int parti
   std::string error;
   const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
   size_t n = 0;
-  const rd_kafka_topic_result_t** topics = res ? rd_kafka_CreateTopics_result_topics(res, &n) : nullptr;
+  const rd_kafka_topic_result_t** topics =
+      res ? rd_kafka_CreateTopics_result_topics(res, &n) : nullptr;
   if (res == nullptr) error = rd_kafka_event_error_string(ev);
   for (size_t i = 0; i < n; ++i) {
     auto e = rd_kafka_topic_result_error(topics[i]);

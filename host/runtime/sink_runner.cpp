@@ -302,6 +302,12 @@ Status SinkRunner::flush_and_commit() {
   rd_kafka_resp_err_t e = rd_kafka_commit(consumer_.get(), list.get(), 0);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
     return Status::Retriable(std::string("offset commit failed: ") + rd_kafka_err2str(e));
+  if (log_->should_log(spdlog::level::debug)) {
+    std::string committed;
+    for (const auto& [tp, next] : pending_)
+      committed += fmt::format(" {}[{}]={}", tp.first, tp.second, next);
+    log_->debug("committed offsets:{}", committed);
+  }
   pending_.clear();
   uncommitted_records_ = 0;
   publish_metrics();

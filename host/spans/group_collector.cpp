@@ -94,9 +94,10 @@ bool GroupCollector::connect(std::string& error) {
       error);
   if (!pconf) return false;
   rd_kafka_conf_set_opaque(pconf.get(), this);
-  rd_kafka_conf_set_dr_msg_cb(pconf.get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void* self) {
-    static_cast<GroupCollector*>(self)->on_delivery(*m);
-  });
+  rd_kafka_conf_set_dr_msg_cb(pconf.get(),
+                              [](rd_kafka_t*, const rd_kafka_message_t* m, void* self) {
+                                static_cast<GroupCollector*>(self)->on_delivery(*m);
+                              });
   producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, pconf.get(), err.data(), err.size()));
   if (!producer_) {
     error = std::string("collector: ") + err.data();
@@ -106,7 +107,8 @@ bool GroupCollector::connect(std::string& error) {
   for (const auto& [topic, cfg] :
        std::vector<std::pair<std::string, std::map<std::string, std::string>>>{
            {work_topic_, {}}, {state_topic_, {{"cleanup.policy", "compact"}}}}) {
-    if (auto e = kafka::ensure_topic(producer_.get(), topic, settings_.partitions, cfg); !e.empty()) {
+    if (auto e = kafka::ensure_topic(producer_.get(), topic, settings_.partitions, cfg);
+        !e.empty()) {
       error = "collector: cannot create " + topic + ": " + e;
       return false;
     }
@@ -140,7 +142,8 @@ bool GroupCollector::connect(std::string& error) {
   };
   if (!make_consumer("ferry-collector-router." + settings_.input, settings_.input, false, router_))
     return false;
-  if (!make_consumer("ferry-collector." + settings_.input, work_topic_, true, worker_)) return false;
+  if (!make_consumer("ferry-collector." + settings_.input, work_topic_, true, worker_))
+    return false;
   log_->info("collecting groups from {} into {} (work {}, state {})", settings_.input,
              settings_.output, work_topic_, state_topic_);
   return true;
@@ -178,8 +181,7 @@ bool GroupCollector::route() {
     }
     rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(work_topic_.c_str()),
                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                      RD_KAFKA_V_KEY(key.data(), key.size()),
-                      RD_KAFKA_V_VALUE(m->payload, m->len),
+                      RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(m->payload, m->len),
                       RD_KAFKA_V_TIMESTAMP(rd_kafka_message_timestamp(m.get(), nullptr)),
                       RD_KAFKA_V_END);
   }
@@ -220,7 +222,8 @@ void GroupCollector::apply(const nlohmann::json& e, int64_t ts, int32_t partitio
       if (e.contains("error") && !e["error"].is_null()) {
         g.results[entity] = nullptr;
         if (g.first_error.empty())
-          g.first_error = e["error"].is_string() ? e["error"].get<std::string>() : e["error"].dump();
+          g.first_error =
+              e["error"].is_string() ? e["error"].get<std::string>() : e["error"].dump();
       } else {
         g.results[entity] = e.value("result", nlohmann::json());
       }
@@ -280,10 +283,18 @@ void GroupCollector::save(const Group& g) {
 }
 
 nlohmann::json GroupCollector::state_json(const Group& g) const {
-  return {{"id", g.id},         {"created", g.created},       {"expected", g.expected},
-          {"payload", g.payload}, {"ttl_ms", g.ttl_ms},       {"created_ms", g.created_ms},
-          {"results", g.results}, {"error", g.first_error},   {"resolved", g.resolved},
-          {"resolved_ms", g.resolved_ms}, {"duplicates", g.duplicates}, {"late", g.late},
+  return {{"id", g.id},
+          {"created", g.created},
+          {"expected", g.expected},
+          {"payload", g.payload},
+          {"ttl_ms", g.ttl_ms},
+          {"created_ms", g.created_ms},
+          {"results", g.results},
+          {"error", g.first_error},
+          {"resolved", g.resolved},
+          {"resolved_ms", g.resolved_ms},
+          {"duplicates", g.duplicates},
+          {"late", g.late},
           {"touched_ms", g.touched_ms}};
 }
 
@@ -322,7 +333,8 @@ void GroupCollector::restore(const std::set<int32_t>& partitions) {
   (void)conf.release();
   rd_kafka_poll_set_consumer(rk.get());
   std::map<int32_t, int64_t> ends;
-  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  kafka::PartitionListPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
   for (int32_t p : partitions) {
     int64_t lo = 0, hi = 0;
     rd_kafka_query_watermark_offsets(rk.get(), state_topic_.c_str(), p, &lo, &hi, 10'000);
@@ -343,9 +355,9 @@ void GroupCollector::restore(const std::set<int32_t>& partitions) {
       if (m->payload == nullptr) {
         groups_.erase(key);
       } else {
-        auto j = nlohmann::json::parse(static_cast<const char*>(m->payload),
-                                       static_cast<const char*>(m->payload) + m->len, nullptr,
-                                       false);
+        auto j =
+            nlohmann::json::parse(static_cast<const char*>(m->payload),
+                                  static_cast<const char*>(m->payload) + m->len, nullptr, false);
         if (j.is_object()) {
           Group g = group_from(j);
           g.partition = m->partition;

@@ -23,8 +23,8 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/logger.h>
+#include <nlohmann/json.hpp>
 
 #include "config/kafka_properties.hpp"
 #include "kafka/kafka_handles.hpp"

@@ -38,10 +38,8 @@ std::string done(const std::string& group, const std::string& entity, const json
 }
 
 std::string failed(const std::string& group, const std::string& entity, const std::string& error) {
-  return json{{"id", entity},
-              {"type", "EventGroupCollectorEntityDone"},
-              {"group", group},
-              {"error", error}}
+  return json{
+      {"id", entity}, {"type", "EventGroupCollectorEntityDone"}, {"group", group}, {"error", error}}
       .dump();
 }
 
@@ -112,10 +110,11 @@ TEST_F(Collector, SeedExamplesProduceTheSameOutputs) {
         done(kGroup, kC, kResultC)});
   auto out = wait_outputs(kGroup);
   ASSERT_EQ(out.size(), 1u) << ferry.log();
-  EXPECT_EQ(without_times(out[0]), json({{"type", "EventGroupCollectorSuccess"},
-                                         {"id", kGroup},
-                                         {"results", {{kC, kResultC}, {kB, kResultB}, {kA, kResultA}}},
-                                         {"payload", {{"group", "payload"}}}}));
+  EXPECT_EQ(without_times(out[0]),
+            json({{"type", "EventGroupCollectorSuccess"},
+                  {"id", kGroup},
+                  {"results", {{kC, kResultC}, {kB, kResultB}, {kA, kResultA}}},
+                  {"payload", {{"group", "payload"}}}}));
   EXPECT_TRUE(out[0].contains("created") && out[0].contains("resolved"));
 
   // Example 2: a job propagates its failure to the group.
@@ -124,12 +123,13 @@ TEST_F(Collector, SeedExamplesProduceTheSameOutputs) {
         failed(g2, kC, "Error while processing operation. Insufficient space on bounded volume")});
   out = wait_outputs(g2);
   ASSERT_EQ(out.size(), 1u) << ferry.log();
-  EXPECT_EQ(without_times(out[0]),
-            json({{"type", "EventGroupCollectorFailure"},
-                  {"id", g2},
-                  {"error", "Error while processing operation. Insufficient space on bounded volume"},
-                  {"results", {{kC, nullptr}, {kB, kResultB}, {kA, kResultA}}},
-                  {"payload", {{"group", "payload"}}}}));
+  EXPECT_EQ(
+      without_times(out[0]),
+      json({{"type", "EventGroupCollectorFailure"},
+            {"id", g2},
+            {"error", "Error while processing operation. Insufficient space on bounded volume"},
+            {"results", {{kC, nullptr}, {kB, kResultB}, {kA, kResultA}}},
+            {"payload", {{"group", "payload"}}}}));
 
   // Example 3: the time runs out.
   std::string g3 = "3" + kGroup.substr(1);
@@ -173,8 +173,8 @@ TEST_F(Collector, FixesTheOriginalsHoles) {
   EXPECT_EQ(out[0]["payload"]["group"], "first");
   EXPECT_EQ(out[0]["results"][kA], kResultA);
   EXPECT_EQ(out[0]["results"][kC], kResultC);
-  ASSERT_TRUE(wait_until([&] { return ferry.log().find("late EntityDone") != std::string::npos; },
-                         30s))
+  ASSERT_TRUE(
+      wait_until([&] { return ferry.log().find("late EntityDone") != std::string::npos; }, 30s))
       << ferry.log();
   EXPECT_EQ(outputs(dup).size(), 1u);
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();

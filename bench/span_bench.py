@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""What spans cost and how quickly they report, on a real Kafka broker, in one run.
+
+    bench/span_bench.py [--lines 1000000] [--runs 3] [--files 200] [--bootstrap HOST:PORT]
+
+Overhead: file-source (batch mode) sends the same file of 100-byte lines with spans
+off and with spans on, alternating, and prints the median throughput ratio.
+Target: spans on is at most 3 % slower.
+
+Latency: `--files` files of 500 lines go through file-source -> Kafka -> file-sink with
+spans on (one span per file).
+  - span.delivered: the event's timestamp minus the producer timestamp of the span's
+    last record. The record is timestamped when ferry hands it to librdkafka, before
+    its acknowledgement, so this is an upper bound of "after the last record's ack".
+    Target: p99 <= 50 ms.
+  - span.completed (group ferry-sink): the event's timestamp minus the time the sink
+    logged the offset commit that covered the span's last record. Target: p99 <= 1 s.
+Both sides of each difference are read from the same clock (this machine).
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import file_throughput as ft  # noqa: E402
+
+ROOT = ft.ROOT
+
+
+def produce(ferry, bootstrap, data, topic, work, spans):
+    d = tempfile.mkdtemp(dir=work)
+    os.makedirs(f"{d}/in")
+    os.link(data, f"{d}/in/data.txt")
+    ft.settle()
+    with open(f"{d}/ferry.toml", "w") as f:
+        f.write(f'[host]\nstate_dir = "{d}/state"\noffset_flush_interval = "50ms"\n'
+                f'[kafka]\n"bootstrap.servers" = "{bootstrap}"\n'
+                f'[spans]\ntopic = "{topic}.spans"\ntrack = false\n[rest]\nenabled = false\n')
+    with open(f"{d}/src.toml", "w") as f:
+        f.write(f'plugin = "file-source"\ntopic = "{topic}"\n[config]\npaths = ["{d}/in/*.txt"]\n'
+                f'mode = "batch"\non_done = "move:{d}/done"\nscan_interval = "10ms"\n'
+                f'[span]\nenabled = {"true" if spans else "false"}\n')
+    return ft.run_measured([ferry, "run", "-c", f"{d}/ferry.toml", f"{d}/src.toml"],
+                           done=lambda: os.path.exists(f"{d}/done/data.txt"), log=f"{d}/ferry.log")
+
+
+def ms(iso):
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp() * 1000
+
+
+def percentile(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
+
+
+def latencies(ferry, bootstrap, work, files):
+    d = tempfile.mkdtemp(dir=work)
+    os.makedirs(f"{d}/in")
+    for i in range(files):
+        with open(f"{d}/in/f{i:04d}.txt", "w") as f:
+            f.write("".join(f"file {i:04d} line {j:06d}\n" for j in range(500)))
+    stamp = int(time.time())
+    topic, span_topic = f"bench.spans.{stamp}", f"bench.spans.{stamp}.events"
+    with open(f"{d}/ferry.toml", "w") as f:
+        f.write(f'[host]\nstate_dir = "{d}/state"\noffset_flush_interval = "100ms"\nlog_level = "debug"\n'
+                f'[kafka]\n"bootstrap.servers" = "{bootstrap}"\n[spans]\ntopic = "{span_topic}"\n'
+                f'[rest]\nenabled = false\n')
+    with open(f"{d}/src.toml", "w") as f:
+        f.write(f'plugin = "file-source"\ntopic = "{topic}"\n[config]\npaths = ["{d}/in/*.txt"]\n'
+                f'mode = "batch"\nscan_interval = "50ms"\n[span]\nenabled = true\n')
+    with open(f"{d}/sink.toml", "w") as f:
+        f.write(f'plugin = "file-sink"\ntopics = ["{topic}"]\n[config]\npath = "{d}/out/{{partition}}.txt"\n')
+    # Create the data topic first: the first produce to a missing topic waits ~1 s for
+    # auto-creation, which would be billed to the first spans.
+    subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic], input=b"warm-up\n", check=True)
+    log = f"{d}/ferry.log"
+    proc = subprocess.Popen([ferry, "run", "-c", f"{d}/ferry.toml", f"{d}/src.toml", f"{d}/sink.toml"],
+                            stdout=subprocess.DEVNULL, stderr=open(log, "w"), env={**os.environ, "TZ": "UTC"})
+    events = []
+    deadline = time.monotonic() + 180
+    try:
+        while time.monotonic() < deadline:
+            out = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", span_topic, "-e", "-q", "-f", "%s\n"],
+                                 capture_output=True, text=True).stdout
+            events = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+            if sum(1 for e in events if e["type"] == "span.completed") >= files:
+                break
+            time.sleep(0.5)
+        else:
+            raise RuntimeError(f"spans did not complete in 180 s; log {log}")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+    # The producer timestamp of every data record, by (partition, offset).
+    out = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", topic, "-e", "-q", "-f", "%p %o %T\n"],
+                         capture_output=True, text=True).stdout
+    ts = {}
+    for line in out.splitlines():
+        p, o, t = line.split()
+        ts[(int(p), int(o))] = int(t)
+    commits = []  # (time ms, {(topic, partition): next offset})
+    pat = re.compile(r"^(\S+) debug \[sink/\d+\] committed offsets:(.*)$")
+    for line in open(log):
+        m = pat.match(line.strip())
+        if m:
+            when = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp() * 1000
+            offs = {}
+            for item in m.group(2).split():
+                tp, nxt = item.rsplit("=", 1)
+                t, p = tp[:-1].rsplit("[", 1)
+                offs[(t, int(p))] = int(nxt)
+            commits.append((when, offs))
+
+    delivered, completed = [], []
+    committed = {}
+    by_span = {}
+    for e in events:
+        by_span.setdefault(e["span"], {})[e["type"]] = e
+    for span, ev in by_span.items():
+        dl, cp = ev.get("span.delivered"), ev.get("span.completed")
+        if not dl or not cp or not dl["offsets"]:
+            continue
+        last = max(ts[(int(p), r[1])] for parts in dl["offsets"].values() for p, r in parts.items())
+        delivered.append(ms(dl["at"]) - last)
+        need = {(t, int(p)): r[1] for t, parts in dl["offsets"].items() for p, r in parts.items()}
+        committed = {}
+        for when, offs in commits:
+            committed.update(offs)
+            if all(committed.get(tp, -1) > last_off for tp, last_off in need.items()):
+                completed.append(ms(cp["at"]) - when)
+                break
+    return delivered, completed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--files", type=int, default=200)
+    ap.add_argument("--bootstrap")
+    ap.add_argument("--ferry", default=f"{ROOT}/build/release/bin/ferry")
+    args = ap.parse_args()
+    if not os.path.exists(args.ferry):
+        subprocess.check_call([f"{ROOT}/scripts/install-deps.sh"])
+        subprocess.check_call(["cmake", "--preset", "release"], cwd=ROOT, stdout=subprocess.DEVNULL)
+        subprocess.check_call(["cmake", "--build", "build/release", "--target", "ferry", "ferry_file"], cwd=ROOT)
+
+    work = tempfile.mkdtemp(prefix="ferry-span-bench-")
+    broker_dir = None
+    try:
+        bootstrap = args.bootstrap
+        if not bootstrap:
+            broker_dir = f"{work}/kafka"
+            subprocess.check_call([f"{ROOT}/scripts/kafka.sh", "start", broker_dir], stdout=subprocess.DEVNULL)
+            bootstrap = open(f"{broker_dir}/bootstrap").read().strip()
+        data = f"{work}/lines.txt"
+        ft.write_lines(data, args.lines)
+        stamp = int(time.time())
+        print(f"span overhead: {args.lines:,} lines of {ft.LINE_BYTES} bytes, broker {bootstrap}")
+        ratios = []
+        for run in range(args.runs):
+            order = [False, True] if run % 2 == 0 else [True, False]
+            secs = {}
+            for spans in order:
+                secs[spans], rss = produce(args.ferry, bootstrap, data, f"bench.so.{stamp}.{run}.{int(spans)}",
+                                           work, spans)
+                print(ft.row("spans " + ("on" if spans else "off"), args.lines, secs[spans], rss))
+            ratios.append(secs[False] / secs[True])
+        r = statistics.median(ratios)
+        print(f"  throughput spans on / off: median {r:.3f} (overhead {100 * (1 - r):.1f} %, target <= 3 %)")
+
+        print(f"span latency: {args.files} files of 500 lines, file-source -> Kafka -> file-sink")
+        delivered, completed = latencies(args.ferry, bootstrap, work, args.files)
+        for name, v, target in (("span.delivered after last record", delivered, 50),
+                                ("span.completed after group commit", completed, 1000)):
+            print(f"  {name:<36} n={len(v)} p50 {percentile(v, 50):.0f} ms  p99 {percentile(v, 99):.0f} ms"
+                  f"  max {max(v):.0f} ms  (target p99 <= {target} ms)")
+    except Exception:
+        print(f"failed; work files kept in {work}", file=sys.stderr)
+        work_keep = True
+        raise
+    finally:
+        if broker_dir:
+            subprocess.call([f"{ROOT}/scripts/kafka.sh", "stop", broker_dir])
+        if not locals().get("work_keep"):
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
