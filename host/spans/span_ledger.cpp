@@ -137,11 +137,21 @@ Status SpanLedger::close(std::string_view key) {
 void SpanLedger::acked(Span* s, const char* topic, int32_t partition, int64_t offset) {
   --s->in_flight;
   ++s->acked;
-  auto [it, fresh] = s->ranges[topic].try_emplace(partition, offset, offset);
-  if (!fresh) {
-    auto& r = it->second;
+  // `topic` comes from rd_kafka_topic_name: one stable pointer per topic handle.
+  if (s->last_range != nullptr && s->last_topic == topic && s->last_partition == partition) {
+    auto& r = *s->last_range;
     if (offset < r.first) r.first = offset;
     if (offset > r.second) r.second = offset;
+  } else {
+    auto [it, fresh] = s->ranges[topic].try_emplace(partition, offset, offset);
+    if (!fresh) {
+      auto& r = it->second;
+      if (offset < r.first) r.first = offset;
+      if (offset > r.second) r.second = offset;
+    }
+    s->last_topic = topic;
+    s->last_partition = partition;
+    s->last_range = &it->second;
   }
   if (s->in_flight == 0 && s->closed) maybe_finish(*s);
 }

@@ -53,6 +53,11 @@ class SpanLedger {
     std::string reason;
     bool final_sent = false, final_acked = false;
     std::map<std::string, std::map<int32_t, std::pair<int64_t, int64_t>>> ranges;
+    // The range the previous ack extended (acks of a span mostly hit one partition);
+    // map nodes never move, so the pointer stays valid.
+    const char* last_topic = nullptr;
+    int32_t last_partition = -1;
+    std::pair<int64_t, int64_t>* last_range = nullptr;
     bool dirty = true;
   };
 
