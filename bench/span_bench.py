@@ -192,7 +192,7 @@ def main():
         if broker_dir:
             subprocess.call([f"{ROOT}/scripts/kafka.sh", "stop", broker_dir])
         if not locals().get("work_keep"):
-            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True) if not os.environ.get("KEEP") else None
 
 
 if __name__ == "__main__":

@@ -90,7 +90,9 @@ bool SpanTracker::connect(std::string& error) {
               {"enable.auto.commit", "false"},
               {"auto.offset.reset", "earliest"},
               {"enable.partition.eof", "false"}},
-             {{"client.id", "ferry-span-reader"}}),
+             {{"client.id", "ferry-span-reader"},
+              {"fetch.wait.max.ms", "20"},
+              {"fetch.error.backoff.ms", "20"}}),
       error);
   if (!reader_conf) return false;
   reader_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, reader_conf.get(), err.data(), err.size()));
@@ -316,8 +318,13 @@ std::map<std::pair<std::string, int32_t>, int64_t> SpanTracker::committed(
   }
   kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(tps.size())));
   for (const auto& [t, p] : tps) rd_kafka_topic_partition_list_add(list.get(), t.c_str(), p);
-  if (auto e = rd_kafka_committed(client.get(), list.get(), 5000);
-      e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  auto started = std::chrono::steady_clock::now();
+  auto e = rd_kafka_committed(client.get(), list.get(), 5000);
+  log_->debug("committed offsets of {} ({} partition(s)) read in {} ms", group, tps.size(),
+              std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - started)
+                  .count());
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     log_->debug("committed offsets of {}: {}", group, rd_kafka_err2str(e));
     return out;
   }
