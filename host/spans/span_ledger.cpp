@@ -137,6 +137,7 @@ Status SpanLedger::close(std::string_view key) {
 void SpanLedger::acked(Span* s, const char* topic, int32_t partition, int64_t offset) {
   --s->in_flight;
   ++s->acked;
+  if (s->in_flight == 0) s->last_ack_ms = now_ms();  // the span's latest ack so far
   // `topic` comes from rd_kafka_topic_name: one stable pointer per topic handle.
   if (s->last_range != nullptr && s->last_topic == topic && s->last_partition == partition) {
     auto& r = *s->last_range;
@@ -189,6 +190,7 @@ void SpanLedger::send_final(Span& s) {
       }
       e["opened_at"] = format_time(s.opened_at_ms);
       e["interval_ms"] = now_ms() - s.opened_at_ms;
+      if (s.last_ack_ms > 0) e["acked_at"] = format_time(s.last_ack_ms);
       e["ttl_ms"] = ttl_ms_;
       e["attrs"] = s.attrs;
       break;

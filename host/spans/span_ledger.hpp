@@ -48,6 +48,7 @@ class SpanLedger {
     uint64_t committable_seq = 0;  // records up to here have committable source offsets
     uint64_t committed_seq = 0;    // ... and are in the offset file
     uint64_t in_flight = 0, acked = 0, failed = 0;
+    int64_t last_ack_ms = 0;  // when the latest delivery report of the span arrived
     bool closed = false;
     Final final = Final::none;
     std::string reason;

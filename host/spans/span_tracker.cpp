@@ -107,6 +107,8 @@ bool SpanTracker::connect(std::string& error) {
   std::map<std::string, std::string> topic_config;
   if (settings_.retention_ms > 0)
     topic_config["retention.ms"] = std::to_string(settings_.retention_ms);
+  // The broker stamps each event when it is appended: the time it became visible.
+  topic_config["message.timestamp.type"] = "LogAppendTime";
   if (auto e =
           kafka::ensure_topic(reader_.get(), settings_.topic, settings_.partitions, topic_config);
       !e.empty())
