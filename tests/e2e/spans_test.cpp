@@ -449,6 +449,21 @@ TEST(Spans, TailSpansCloseWhenIdleAndAfterRotation) {
   append(file, lines(1, 3, "third"));
   std::filesystem::rename(file, dir / "in/app.log.1");  // not matched by the glob
   ASSERT_TRUE(delivered(3)) << ferry.log();
+  // `ferry spans watch` follows the span topic itself and stops cleanly on SIGTERM.
+  Process watch(
+      {ferry_binary(), "spans", "-c", ferry.worker_file().string(), "watch", "--from-beginning"},
+      dir / "watch.log");
+  auto watched_delivered = [&] {
+    std::string out = watch.log();
+    size_t n = 0;
+    for (size_t at = 0; (at = out.find("\"type\":\"span.delivered\"", at)) != std::string::npos;
+         ++at)
+      ++n;
+    return n;
+  };
+  ASSERT_TRUE(wait_until([&] { return watched_delivered() == 3; }, 30s)) << watch.log();
+  watch.signal(SIGTERM);
+  EXPECT_EQ(watch.wait(10s), 0) << watch.log();
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
   auto d = of_type(events, "span.delivered");
   std::sort(d.begin(), d.end(), [](const json& a, const json& b) { return a["at"] < b["at"]; });
