@@ -1,0 +1,80 @@
+#include "spans/span_ledger.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/logging.hpp"
+#include "spans/span_tracker.hpp"
+#include "support/temp_dir.hpp"
+
+namespace ferry::spans {
+namespace {
+
+// A publisher with nowhere to publish: events fail fast, which the ledger tolerates.
+std::unique_ptr<SpanPublisher> offline_publisher() {
+  std::string error;
+  auto p = SpanPublisher::create({{{"bootstrap.servers", "127.0.0.1:1"},
+                                   {"message.timeout.ms", "200"},
+                                   {"log_level", "0"}}},
+                                 "spans", "test-host", error);
+  EXPECT_NE(p, nullptr) << error;
+  return p;
+}
+
+}  // namespace
+
+TEST(SpanIds, AreUniqueHexAndTimeOrdered) {
+  std::set<std::string> ids;
+  std::string previous;
+  for (int i = 0; i < 10'000; ++i) {
+    std::string id = new_span_id();
+    ASSERT_EQ(id.size(), 32u);
+    ASSERT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+    ASSERT_GE(id.substr(0, 12), previous.substr(0, std::min<size_t>(12, previous.size())));
+    previous = id;
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), 10'000u);
+}
+
+TEST(SpanTimes, FormatAndParseRoundTrip) {
+  int64_t ms = 1'795'338'193'123;
+  EXPECT_EQ(format_time(ms), "2026-11-22T09:03:13.123Z");
+  EXPECT_EQ(parse_time(format_time(ms)), ms);
+  EXPECT_EQ(parse_time("not a time"), 0);
+}
+
+TEST(SpanLedger, AResumedSpanKeepsItsIdAndContinuesAfterTheCommittedSeq) {
+  test::TempDir dir;
+  std::string error;
+  auto offsets = runtime::DurableMap::open(dir / "offsets.json", error);
+  ASSERT_NE(offsets, nullptr) << error;
+  auto publisher = offline_publisher();
+  auto log = logging::get("test");
+  std::string id;
+  {
+    SpanLedger ledger(*publisher, "c", "topic", 0, *offsets, log);
+    ASSERT_TRUE(ledger.open("file-1", nlohmann::json::object()).ok());
+    SpanLedger::Span* s = ledger.span_for("file-1");
+    id = s->id;
+    for (int i = 0; i < 5; ++i) ledger.next_seq(s);
+    // Records 1-3 acknowledged and committable; 4 and 5 still in flight at the "crash".
+    for (int64_t off = 10; off < 13; ++off) ledger.acked(s, "topic", 0, off);
+    ledger.committable(s, 3);
+    ASSERT_FALSE(offsets->update(ledger.take_changes()).has_value());
+  }
+  SpanLedger again(*publisher, "c", "topic", 0, *offsets, log);
+  ASSERT_TRUE(again.open("file-1", nlohmann::json::object()).ok());
+  SpanLedger::Span* s = again.span_for("file-1");
+  EXPECT_EQ(s->id, id);
+  EXPECT_EQ(again.next_seq(s), 4u);  // records 4 and 5 are sent again with their old seq
+  EXPECT_EQ((s->ranges["topic"][0]), (std::pair<int64_t, int64_t>{10, 12}));
+
+  // Closed and fully committed: the next open of the key is a new span.
+  again.acked(s, "topic", 0, 13);
+  ASSERT_TRUE(again.close("file-1").ok());
+  EXPECT_EQ(again.span_for("file-1")->id == id, false);
+}
+
+}  // namespace ferry::spans
