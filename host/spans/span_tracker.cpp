@@ -1,5 +1,6 @@
 #include "spans/span_tracker.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -189,7 +190,10 @@ void SpanTracker::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
 
 void SpanTracker::run() {
   auto next_check = std::chrono::steady_clock::now();
-  auto next_gc = next_check + std::chrono::seconds(60);
+  // Forgetting is checked a few times per retention period, at most once a minute.
+  auto gc_every =
+      std::chrono::milliseconds(std::clamp<int64_t>(settings_.retention_ms / 4, 500, 60'000));
+  auto next_gc = next_check + gc_every;
   while (!stop_.load()) {
     for (int i = 0; i < 1000; ++i) {
       kafka::MessagePtr m(rd_kafka_consumer_poll(reader_.get(), i == 0 ? 50 : 0));
@@ -213,7 +217,7 @@ void SpanTracker::run() {
     }
     if (now >= next_gc) {
       collect_garbage();
-      next_gc = now + std::chrono::seconds(60);
+      next_gc = now + gc_every;
     }
   }
 }

@@ -119,7 +119,10 @@ TEST(Spans, BatchFilesAreDeliveredAndCompletedOncePerGroup) {
   dir.write("in/empty.txt", "");
   FerryInstance ferry(dir, spans_section(span_topic, "watch_groups = [\"" + watched + "\"]\n"));
   // No keys: the partitioner spreads each span over several partitions.
-  ferry.add_connector("src", batch_source(topic, dir / "in/*.txt", "key = \"none\"\n"));
+  // A transform on the way: it must keep the span tags.
+  ferry.add_connector("src", batch_source(topic, dir / "in/*.txt", "key = \"none\"\n") +
+                                 "[[transforms]]\ntype = \"insert_header\"\nheader = \"env\"\n"
+                                 "value = \"test\"\n");
   ferry.add_connector("sink", file_sink(topic, (dir / "out/{partition}.txt").string(), "", 2));
   ferry.start();
 
@@ -166,6 +169,10 @@ TEST(Spans, BatchFilesAreDeliveredAndCompletedOncePerGroup) {
 
   auto msgs = kcat_consume(topic);
   ASSERT_EQ(msgs.size(), 25'003u);
+  for (const auto& m : msgs) ASSERT_EQ(m.headers.at("env"), "test");
+  // Finished spans leave nothing behind in the source's state.
+  EXPECT_EQ(slurp(ferry.state_dir() / "connectors/src/offsets.json").find("span:"),
+            std::string::npos);
   auto by_span = records_by_span(msgs);
   ASSERT_EQ(by_span.size(), 3u);  // the empty file's span has no record
 
@@ -475,6 +482,33 @@ TEST(Spans, TailSpansCloseWhenIdleAndAfterRotation) {
   }
   EXPECT_EQ(counts, (std::vector<int>{10, 5, 3}));
   EXPECT_EQ(ids.size(), 3u);
+}
+
+TEST(Spans, FinishedSpansAreForgottenAfterRetention) {
+  TempDir dir;
+  std::string topic = unique_topic("spans-gc");
+  std::string span_topic = unique_topic("spans-events");
+  dir.write("in/a.txt", lines(1, 10, "a"));
+  FerryInstance ferry(dir, spans_section(span_topic, "retention = \"2s\"\n"));
+  ferry.add_connector("src", batch_source(topic, dir / "in/*.txt"));
+  ferry.start();
+  std::vector<json> events;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        events = span_events(span_topic);
+        return !of_type(events, "span.delivered").empty();
+      },
+      60s))
+      << ferry.log();
+  std::string id = of_type(events, "span.delivered")[0]["span"];
+  auto get = [&] {
+    return run_command({ferry_binary(), "spans", "-c", ferry.worker_file().string(), "get", id});
+  };
+  ASSERT_TRUE(wait_until([&] { return get().exit_code == 0; }, 30s)) << ferry.log();
+  // No event for longer than the retention: the tracker lets the span go.
+  ASSERT_TRUE(wait_until([&] { return get().exit_code == 1; }, 30s)) << get().out;
+  EXPECT_NE(ferry.log().find("forgot 1 span(s)"), std::string::npos) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }
 
 }  // namespace ferry::test

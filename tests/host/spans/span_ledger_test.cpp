@@ -14,10 +14,9 @@ namespace {
 // A publisher with nowhere to publish: events fail fast, which the ledger tolerates.
 std::unique_ptr<SpanPublisher> offline_publisher() {
   std::string error;
-  auto p = SpanPublisher::create({{{"bootstrap.servers", "127.0.0.1:1"},
-                                   {"message.timeout.ms", "200"},
-                                   {"log_level", "0"}}},
-                                 "spans", "test-host", error);
+  auto p = SpanPublisher::create(
+      {{{"bootstrap.servers", "127.0.0.1:1"}, {"message.timeout.ms", "200"}, {"log_level", "0"}}},
+      "spans", "test-host", error);
   EXPECT_NE(p, nullptr) << error;
   return p;
 }
