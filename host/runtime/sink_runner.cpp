@@ -14,6 +14,7 @@
 #include "runtime/dead_letter.hpp"
 #include "runtime/header_insertions.hpp"
 #include "spans/span_ledger.hpp"
+#include "spans/span_publisher.hpp"
 #include "spans/span_tracker.hpp"
 
 namespace ferry::runtime {
@@ -116,7 +117,30 @@ ferry_status SinkRunner::reject(const ferry_record_view& r, const char* reason, 
     return FERRY_FATAL;
   }
   ++dead_lettered_;
+  report_span_error(r, reason);
   return FERRY_OK;
+}
+
+void SinkRunner::report_span_error(const ferry_record_view& r, const char* reason) {
+  if (env_.span_publisher == nullptr) return;
+  std::string id;
+  uint64_t seq = 0;
+  if (r.struct_size >= sizeof(ferry_record_view) && r.span.data != nullptr) {
+    id.assign(r.span.data, r.span.len);
+    seq = r.span_seq;
+  }
+  for (size_t i = 0; id.empty() && i < r.header_count; ++i)  // a view the plugin built
+    if (std::strcmp(r.headers[i].name, "ferry.span") == 0 && r.headers[i].value.data != nullptr)
+      id.assign(r.headers[i].value.data, r.headers[i].value.len);
+  if (id.empty()) return;
+  // Counted in span.completed's `errors` for this group; acknowledged before the
+  // offsets past the record are committed (flush_and_commit).
+  env_.span_publisher->publish("span.error", id,
+                               {{"connector", connector_},
+                                {"group", "ferry-" + connector_},
+                                {"seq", seq},
+                                {"reason", reason}});
+  span_errors_unflushed_ = true;
 }
 
 void SinkRunner::on_dead_letter_delivery(const rd_kafka_message_t& msg) {
@@ -288,6 +312,11 @@ Status SinkRunner::flush_and_commit() {
     if (rd_kafka_outq_len(dead_letter_.get()) > 0)
       return Status::Fatal("dead letter records not acknowledged within errors.retry_timeout");
     if (!failure_.empty()) return Status::Fatal(failure_);
+  }
+  if (span_errors_unflushed_) {
+    if (!env_.span_publisher->flush(static_cast<int>(env_.connector->retry_timeout_ms())))
+      return Status::Retriable("span error events not acknowledged");
+    span_errors_unflushed_ = false;
   }
   if (!span_changes_.empty()) {
     if (auto e = env_.offsets->update(span_changes_))

@@ -54,6 +54,8 @@ class SinkRunner final : public TaskHost {
   void restore_spans(const std::set<TopicPartition>& partitions);
   void note_span_partitions(const std::string& id);
   bool span_hooks() const;
+  // A dead-lettered record of a span: tells the span's tracker (span.completed errors).
+  void report_span_error(const ferry_record_view& r, const char* reason);
 
   TaskEnvironment env_;
   kafka::KafkaPtr consumer_;
@@ -71,6 +73,7 @@ class SinkRunner final : public TaskHost {
   std::map<std::string, std::set<TopicPartition>> active_spans_;
   std::map<std::string, std::optional<std::string>> span_changes_;  // saved before commit
   Clock::time_point next_span_check_{};
+  bool span_errors_unflushed_ = false;
   std::string failure_;
 
   uint64_t records_in_ = 0, bytes_in_ = 0, dead_lettered_ = 0;

@@ -273,6 +273,8 @@ void SpanTracker::apply(int32_t partition, const nlohmann::json& e) {
     std::string group = e.value("group", "");
     s.completing.erase(group);
     s.completed.emplace(group, e);
+  } else if (type == "span.error") {
+    s.errors[e.value("group", "")].insert(e.value("seq", uint64_t{0}));
   } else if (type == "span.failed") {
     s.failed = true;
     s.reason = e.value("reason", "");
@@ -400,7 +402,7 @@ void SpanTracker::check_completion() {
             c.id, nlohmann::json{{"connector", s.connector},
                                  {"group", g},
                                  {"count", s.count},
-                                 {"errors", 0},
+                                 {"errors", s.errors[g].size()},
                                  {"opened_at", format_time(s.opened_at_ms)},
                                  {"completed_at", format_time(now)},
                                  {"interval_ms", s.opened_at_ms > 0 ? now - s.opened_at_ms : 0}});

@@ -80,9 +80,10 @@ class SpanTracker {
     bool closed = false, delivered = false, failed = false, expired = false;
     std::string reason;
     SpanOffsets offsets;
-    std::set<std::string> topics;                     // where its records went (or would have)
-    std::map<std::string, nlohmann::json> completed;  // group -> span.completed event
-    std::set<std::string> completing;                 // announced by us, not yet read back
+    std::set<std::string> topics;                      // where its records went (or would have)
+    std::map<std::string, nlohmann::json> completed;   // group -> span.completed event
+    std::set<std::string> completing;                  // announced by us, not yet read back
+    std::map<std::string, std::set<uint64_t>> errors;  // group -> seqs it dead-lettered
     bool expiring = false;
   };
 

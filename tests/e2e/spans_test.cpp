@@ -484,6 +484,31 @@ TEST(Spans, TailSpansCloseWhenIdleAndAfterRotation) {
   EXPECT_EQ(ids.size(), 3u);
 }
 
+TEST(Spans, RecordsASinkDeadLettersAreCountedAsErrorsOfTheSpan) {
+  TempDir dir;
+  std::string topic = unique_topic("spans-errors");
+  std::string span_topic = unique_topic("spans-events");
+  dir.write("in/a.txt", "ok 1\nBAD 2\nok 3\nBAD 4\nok 5\n");
+  FerryInstance ferry(dir, spans_section(span_topic));
+  ferry.add_connector("src", batch_source(topic, dir / "in/*.txt"));
+  ferry.add_connector("sink", "plugin = \"test-sink\"\ntopics = [\"" + topic +
+                                  "\"]\n[config]\noutput = \"" + (dir / "out.txt").string() +
+                                  "\"\nreject_containing = \"BAD\"\n[errors]\ntolerance = \"all\"\n"
+                                  "dead_letter_topic = \"" +
+                                  topic + ".dlq\"\n");
+  ferry.start();
+  std::vector<json> events;
+  ASSERT_TRUE(wait_for_completions(span_topic, "ferry-sink", 1, 60s, events)) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  auto completed = of_type(events, "span.completed");
+  ASSERT_EQ(completed.size(), 1u);
+  EXPECT_EQ(completed[0]["count"], 5);
+  EXPECT_EQ(completed[0]["errors"], 2) << completed[0].dump();
+  std::set<uint64_t> seqs;
+  for (const auto& e : of_type(events, "span.error")) seqs.insert(e["seq"].get<uint64_t>());
+  EXPECT_EQ(seqs, (std::set<uint64_t>{2, 4}));
+}
+
 TEST(Spans, FinishedSpansAreForgottenAfterRetention) {
   TempDir dir;
   std::string topic = unique_topic("spans-gc");
