@@ -151,6 +151,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"open", "delivered", "completed", "failed", "expired"}));
   spans_list->add_flag("--json", spans_args.json, "JSON output");
   auto* spans_watch = spans->add_subcommand("watch", "Print span events as they happen");
+  // -c/--url may also follow the action: `ferry spans list -c ferry.toml`.
+  for (auto* sub : {spans_get, spans_list, spans_watch}) sub->fallthrough();
   spans_watch->add_flag("--from-beginning", spans_args.from_beginning,
                         "Start at the oldest event in the span topic");
 

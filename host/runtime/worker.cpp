@@ -167,6 +167,7 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
       s.watch_groups = cfg_.spans.list("watch_groups");
       s.kafka = {cfg_.kafka, overrides_};
       s.instance = cfg_.host_id + ":" + std::filesystem::absolute(cfg_.state_dir).string();
+      s.create_topic = !cfg_.embedded_broker();
       span_tracker_ = spans::SpanTracker::start(std::move(s), *span_publisher_, error);
       if (!span_tracker_)
         log_->error("{}; running without span completion tracking and sink span hooks", error);
@@ -180,6 +181,7 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
     s.default_ttl_ms = cfg_.collector.integer("default_ttl");
     s.retention_ms = cfg_.collector.integer("retention");
     s.kafka = {cfg_.kafka, overrides_};
+    s.create_topics = !cfg_.embedded_broker();
     std::string error;
     collector_ = spans::GroupCollector::start(std::move(s), error);
     if (!collector_) log_->error("{}; running without the group collector", error);

@@ -107,6 +107,7 @@ bool GroupCollector::connect(std::string& error) {
   for (const auto& [topic, cfg] :
        std::vector<std::pair<std::string, std::map<std::string, std::string>>>{
            {work_topic_, {}}, {state_topic_, {{"cleanup.policy", "compact"}}}}) {
+    if (!settings_.create_topics) break;
     if (auto e = kafka::ensure_topic(producer_.get(), topic, settings_.partitions, cfg);
         !e.empty()) {
       error = "collector: cannot create " + topic + ": " + e;

@@ -39,6 +39,7 @@ class GroupCollector {
     int64_t default_ttl_ms = 30'000;
     int64_t retention_ms = 7LL * 24 * 3600 * 1000;
     std::vector<config::KafkaProperties> kafka;
+    bool create_topics = true;  // false on the embedded broker, which cannot create topics
   };
 
   static std::unique_ptr<GroupCollector> start(Settings settings, std::string& error);

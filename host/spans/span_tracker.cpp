@@ -110,10 +110,12 @@ bool SpanTracker::connect(std::string& error) {
     topic_config["retention.ms"] = std::to_string(settings_.retention_ms);
   // The broker stamps each event when it is appended: the time it became visible.
   topic_config["message.timestamp.type"] = "LogAppendTime";
-  if (auto e =
-          kafka::ensure_topic(reader_.get(), settings_.topic, settings_.partitions, topic_config);
-      !e.empty())
-    log_->warn("cannot create span topic {}: {}", settings_.topic, e);
+  if (settings_.create_topic) {
+    if (auto e =
+            kafka::ensure_topic(reader_.get(), settings_.topic, settings_.partitions, topic_config);
+        !e.empty())
+      log_->warn("cannot create span topic {}: {}", settings_.topic, e);
+  }
   int partitions = kafka::partition_count(reader_.get(), settings_.topic);
   if (partitions == 0) {
     error = "span tracker: span topic " + settings_.topic + " has no partitions (cannot reach it)";

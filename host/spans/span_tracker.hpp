@@ -50,6 +50,7 @@ class SpanTracker {
     // Names this process among hosts in announcements: host id plus state dir, so
     // two processes sharing a host id (one machine) do not overwrite each other.
     std::string instance;
+    bool create_topic = true;  // false on the embedded broker, which cannot create topics
   };
 
   static std::unique_ptr<SpanTracker> start(Settings settings, SpanPublisher& publisher,
