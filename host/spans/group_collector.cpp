@@ -1,5 +1,6 @@
 #include "spans/group_collector.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 
@@ -438,18 +439,49 @@ void GroupCollector::collect_garbage() {
   }
 }
 
+// Drops everything built from Kafka: consumers (their uncommitted input is read again),
+// unsent output, and in-memory group state (restored from the state topic).
+void GroupCollector::disconnect() {
+  if (worker_) rd_kafka_consumer_close(worker_.get());
+  if (router_) rd_kafka_consumer_close(router_.get());
+  worker_.reset();
+  router_.reset();
+  if (producer_) {
+    rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(producer_.get(), 1000);
+  }
+  producer_.reset();
+  groups_.clear();
+  owned_.clear();
+  delivery_failed_ = false;
+}
+
 void GroupCollector::run() {
   auto next_gc = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  auto backoff = std::chrono::seconds(1);
   while (!stop_.load()) {
-    if (!route() || !collect()) {
-      // Kafka refused output for longer than the producer's timeout: stop consuming
-      // (uncommitted input is read again after a restart) rather than drop anything.
-      log_->critical("collector stopped: outputs could not be delivered; restart ferry");
-      return;
+    if (route() && collect()) {
+      backoff = std::chrono::seconds(1);
+      if (std::chrono::steady_clock::now() >= next_gc) {
+        collect_garbage();
+        next_gc = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+      }
+      continue;
     }
-    if (std::chrono::steady_clock::now() >= next_gc) {
-      collect_garbage();
-      next_gc = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    // Kafka refused output for longer than the producer's timeout. Nothing past the
+    // last commit is lost: start over from there, with the state from the state topic.
+    for (;;) {
+      log_->error("collector: outputs could not be delivered; reconnecting in {} s",
+                  backoff.count());
+      disconnect();
+      auto until = std::chrono::steady_clock::now() + backoff;
+      while (!stop_.load() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (stop_.load()) return;
+      backoff = std::min(backoff * 2, std::chrono::seconds(60));
+      std::string error;
+      if (connect(error)) break;
+      log_->error("{}", error);
     }
   }
 }

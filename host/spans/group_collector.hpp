@@ -12,7 +12,8 @@
 //   - A Done before its Create is kept; a duplicate Create changes nothing; a duplicate
 //     or late Done is counted, never resets anything.
 //   - The timeout runs from the Create's timestamp and is checked every 200 ms.
-//   - Outputs and state are acknowledged by Kafka before input offsets are committed.
+//   - Outputs and state are acknowledged by Kafka before input offsets are committed;
+//     when Kafka refuses them, the collector reconnects and resumes from the last commit.
 #pragma once
 
 #include <atomic>
@@ -65,6 +66,7 @@ class GroupCollector {
 
   explicit GroupCollector(Settings settings);
   bool connect(std::string& error);
+  void disconnect();
   void run();
   bool route();
   bool collect();
