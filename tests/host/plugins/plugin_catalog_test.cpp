@@ -46,6 +46,14 @@ TEST(PluginCatalog, AbiCheckLooksAtVersionAndSizes) {
   ferry_module older_struct = m;
   older_struct.plugin_size = 8;
   EXPECT_NE(check_module_abi(older_struct), "");
+  // A module built against ABI 1.0 (before spans) still loads: its structs are the
+  // 1.0 prefix of today's, and the host reads newer fields only when they are there.
+  ferry_module abi_1_0 = m;
+  abi_1_0.abi_minor = 0;
+  abi_1_0.plugin_size = FERRY_PLUGIN_SIZE_1_0;
+  abi_1_0.record_view_size = FERRY_RECORD_VIEW_SIZE_1_0;
+  abi_1_0.host_api_size = offsetof(ferry_host_api, span_open);
+  EXPECT_EQ(check_module_abi(abi_1_0), "");
   ferry_module needs_newer_host = m;
   needs_newer_host.host_api_size = sizeof(ferry_host_api) + 8;
   EXPECT_NE(check_module_abi(needs_newer_host).find("needs a newer ferry"), std::string::npos);
