@@ -77,6 +77,7 @@ SpanLedger::SpanLedger(SpanPublisher& publisher, std::string connector, std::str
       for (const auto& [p, r] : parts.items())
         s->ranges[topic][std::stoi(p)] = {r.at(0).get<int64_t>(), r.at(1).get<int64_t>()};
     s->dirty = false;
+    s->used = false;
     Span* raw = s.get();
     if (!raw->closed) by_key_[raw->key] = raw;
     spans_[raw->id] = std::move(s);
@@ -108,6 +109,7 @@ Status SpanLedger::open(std::string_view key, nlohmann::json attrs) {
   auto it = by_key_.find(std::string(key));
   if (it != by_key_.end()) {
     last_ = it->second;  // already open, or resumed after a restart
+    last_->used = true;
     return Status::Ok();
   }
   last_ = create(key, std::move(attrs));
@@ -118,6 +120,7 @@ SpanLedger::Span* SpanLedger::span_for(std::string_view key) {
   if (last_ != nullptr && last_->key == key && !last_->closed) return last_;
   auto it = by_key_.find(std::string(key));
   last_ = it != by_key_.end() ? it->second : create(key, nlohmann::json::object());
+  last_->used = true;
   return last_;
 }
 
@@ -276,10 +279,14 @@ std::map<std::string, std::optional<std::string>> SpanLedger::take_changes() {
     s.committed_seq = s.committable_seq;
     std::string key = std::string(kStateKeyPrefix) + s.id;
     bool all_committed = s.committed_seq == s.last_seq && s.in_flight == 0;
-    if (s.closed && all_committed && s.final_acked) {
+    // A span left open by an earlier run whose source never came back for it (a file
+    // deleted while ferry was down) ends when its expiry is announced.
+    bool abandoned = !s.used && s.final != Final::none && s.final_acked;
+    if ((s.closed && all_committed && s.final_acked) || abandoned) {
       // Announced and every record's offset committed: nothing left to resume.
       out[key] = std::nullopt;
       if (last_ == &s) last_ = nullptr;
+      if (auto k = by_key_.find(s.key); k != by_key_.end() && k->second == &s) by_key_.erase(k);
       it = spans_.erase(it);
       continue;
     }

@@ -50,6 +50,7 @@ class SpanLedger {
     uint64_t in_flight = 0, acked = 0, failed = 0;
     int64_t last_ack_ms = 0;  // when the latest delivery report of the span arrived
     bool closed = false;
+    bool used = true;  // false for a span loaded from state that this run never re-opened
     Final final = Final::none;
     std::string reason;
     bool final_sent = false, final_acked = false;

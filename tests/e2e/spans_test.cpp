@@ -509,6 +509,39 @@ TEST(Spans, RecordsASinkDeadLettersAreCountedAsErrorsOfTheSpan) {
   EXPECT_EQ(seqs, (std::set<uint64_t>{2, 4}));
 }
 
+TEST(Spans, ASpanWhoseFileVanishedWhileStoppedExpiresAndIsDropped) {
+  TempDir dir;
+  std::string topic = unique_topic("spans-vanished");
+  std::string span_topic = unique_topic("spans-events");
+  auto file = dir.write("in/app.log", lines(1, 5, "x"));
+  FerryInstance ferry(dir, spans_section(span_topic));
+  ferry.add_connector("src", "plugin = \"file-source\"\ntopic = \"" + topic +
+                                 "\"\n[config]\npaths = [\"" + (dir / "in/*.log").string() +
+                                 "\"]\nscan_interval = \"100ms\"\n"
+                                 "[span]\nenabled = true\nidle_close = \"10m\"\nttl = \"3s\"\n");
+  ferry.start();
+  auto offsets = ferry.state_dir() / "connectors/src/offsets.json";
+  // The span is open (tail mode, no idle close) and saved with the offsets.
+  ASSERT_TRUE(wait_until([&] { return slurp(offsets).find("span:") != std::string::npos; }, 60s))
+      << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  std::filesystem::remove(file);
+  ferry.start();
+  std::vector<json> events;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        events = span_events(span_topic);
+        return !of_type(events, "span.expired").empty();
+      },
+      60s))
+      << ferry.log();
+  EXPECT_EQ(of_type(events, "span.expired")[0]["missing"]["closed"], false);
+  // Announced: nothing of it is kept any more.
+  EXPECT_TRUE(wait_until([&] { return slurp(offsets).find("span:") == std::string::npos; }, 30s))
+      << slurp(offsets);
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+}
+
 TEST(Spans, FinishedSpansAreForgottenAfterRetention) {
   TempDir dir;
   std::string topic = unique_topic("spans-gc");
