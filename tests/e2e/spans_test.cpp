@@ -74,6 +74,17 @@ bool wait_for_completions(const std::string& span_topic, const std::string& grou
       timeout);
 }
 
+// Waits until an event of `type` is in the span topic; `events` holds the last read.
+bool wait_for_event(const std::string& span_topic, const std::string& type,
+                    std::chrono::milliseconds timeout, std::vector<json>& events) {
+  return wait_until(
+      [&] {
+        events = span_events(span_topic);
+        return !of_type(events, type).empty();
+      },
+      timeout);
+}
+
 std::string spans_section(const std::string& topic, const std::string& extra = "") {
   return "[spans]\ntopic = \"" + topic + "\"\n" + extra;
 }
@@ -528,13 +539,7 @@ TEST(Spans, ASpanWhoseFileVanishedWhileStoppedExpiresAndIsDropped) {
   std::filesystem::remove(file);
   ferry.start();
   std::vector<json> events;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        events = span_events(span_topic);
-        return !of_type(events, "span.expired").empty();
-      },
-      60s))
-      << ferry.log();
+  ASSERT_TRUE(wait_for_event(span_topic, "span.expired", 60s, events)) << ferry.log();
   EXPECT_EQ(of_type(events, "span.expired")[0]["missing"]["closed"], false);
   // Announced: nothing of it is kept any more.
   EXPECT_TRUE(wait_until([&] { return slurp(offsets).find("span:") == std::string::npos; }, 30s))
@@ -551,13 +556,7 @@ TEST(Spans, FinishedSpansAreForgottenAfterRetention) {
   ferry.add_connector("src", batch_source(topic, dir / "in/*.txt"));
   ferry.start();
   std::vector<json> events;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        events = span_events(span_topic);
-        return !of_type(events, "span.delivered").empty();
-      },
-      60s))
-      << ferry.log();
+  ASSERT_TRUE(wait_for_event(span_topic, "span.delivered", 60s, events)) << ferry.log();
   std::string id = of_type(events, "span.delivered")[0]["span"];
   auto get = [&] {
     return run_command({ferry_binary(), "spans", "-c", ferry.worker_file().string(), "get", id});
