@@ -34,7 +34,8 @@ SourceRunner::SourceRunner(TaskEnvironment env)
   if (env_.span_publisher != nullptr && env_.connector->span.boolean("enabled")) {
     spans_ = std::make_unique<spans::SpanLedger>(
         *env_.span_publisher, connector_, env_.connector->topic,
-        env_.connector->span.integer("ttl"), *env_.offsets, log_);
+        env_.connector->span.integer("ttl"), *env_.offsets, log_, env_.task_id,
+        static_cast<uint32_t>(env_.connector->tasks));
     tracker_.on_committable(&span_committable, spans_.get());
   }
 }

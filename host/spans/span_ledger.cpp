@@ -46,16 +46,16 @@ std::string new_span_id() {
 
 SpanLedger::SpanLedger(SpanPublisher& publisher, std::string connector, std::string default_topic,
                        int64_t ttl_ms, runtime::DurableMap& offsets,
-                       std::shared_ptr<spdlog::logger> log)
+                       std::shared_ptr<spdlog::logger> log, uint32_t task, uint32_t task_count)
     : publisher_(publisher),
       connector_(std::move(connector)),
       topic_(std::move(default_topic)),
       ttl_ms_(ttl_ms),
+      task_(task),
       log_(std::move(log)) {
-  // Spans that were under way when the task last stopped. Tasks of one connector
-  // share the offset file; each resumes the spans its plugin re-opens, and spans that
-  // were closed but not yet announced are announced by whichever task loads them
-  // first (a duplicate event is harmless: trackers are idempotent).
+  // Spans that were under way when this task last stopped. Tasks of one connector
+  // share the offset file, so each span records its task; spans of tasks that no
+  // longer exist (the connector has fewer tasks now) go to task 0.
   offsets.for_each([&](const std::string& k, const std::string& v) {
     if (!k.starts_with(kStateKeyPrefix)) return;
     auto j = nlohmann::json::parse(v, nullptr, false);
@@ -63,6 +63,8 @@ SpanLedger::SpanLedger(SpanPublisher& publisher, std::string connector, std::str
       log_->warn("ignoring unreadable span state {}", k);
       return;
     }
+    uint32_t owner = j.value("task", uint32_t{0});
+    if (owner != task_ && !(owner >= task_count && task_ == 0)) return;
     auto s = std::make_unique<Span>();
     s->id = k.substr(kStateKeyPrefix.size());
     s->key = j.value("key", "");
@@ -255,6 +257,7 @@ void SpanLedger::tick() {
 
 nlohmann::json SpanLedger::state_json(const Span& s) const {
   nlohmann::json j{{"key", s.key},
+                   {"task", task_},
                    {"attrs", s.attrs},
                    {"opened_at", s.opened_at_ms},
                    {"seq", s.committed_seq},

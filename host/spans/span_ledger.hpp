@@ -66,7 +66,8 @@ class SpanLedger {
   // `topic`: the connector's topic, named in span.delivered even when the span has no
   // record (an empty file), so trackers know which consumer groups it concerns.
   SpanLedger(SpanPublisher& publisher, std::string connector, std::string topic, int64_t ttl_ms,
-             runtime::DurableMap& offsets, std::shared_ptr<spdlog::logger> log);
+             runtime::DurableMap& offsets, std::shared_ptr<spdlog::logger> log, uint32_t task = 0,
+             uint32_t task_count = 1);
 
   Status open(std::string_view key, nlohmann::json attrs);
   Status close(std::string_view key);
@@ -107,6 +108,7 @@ class SpanLedger {
   SpanPublisher& publisher_;
   std::string connector_, topic_;
   int64_t ttl_ms_;
+  uint32_t task_;
   std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<Inbox> inbox_ = std::make_shared<Inbox>();
   std::unordered_map<std::string, std::unique_ptr<Span>> spans_;  // by id

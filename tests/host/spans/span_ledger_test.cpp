@@ -76,4 +76,27 @@ TEST(SpanLedger, AResumedSpanKeepsItsIdAndContinuesAfterTheCommittedSeq) {
   EXPECT_EQ(again.span_for("file-1")->id == id, false);
 }
 
+TEST(SpanLedger, EachTaskResumesOnlyItsOwnSpans) {
+  test::TempDir dir;
+  std::string error;
+  auto offsets = runtime::DurableMap::open(dir / "offsets.json", error);
+  ASSERT_NE(offsets, nullptr) << error;
+  auto publisher = offline_publisher();
+  auto log = logging::get("test");
+  std::string id;
+  {
+    SpanLedger task1(*publisher, "c", "topic", 0, *offsets, log, 1, 2);
+    SpanLedger::Span* s = task1.span_for("file-1");
+    id = s->id;
+    ASSERT_FALSE(offsets->update(task1.take_changes()).has_value());
+  }
+  SpanLedger task0(*publisher, "c", "topic", 0, *offsets, log, 0, 2);
+  EXPECT_EQ(task0.tracked_count(), 0u);  // task 1's span is not task 0's business
+  SpanLedger again1(*publisher, "c", "topic", 0, *offsets, log, 1, 2);
+  EXPECT_EQ(again1.span_for("file-1")->id, id);
+  // With one task left, task 0 takes over the spans of the task that is gone.
+  SpanLedger only(*publisher, "c", "topic", 0, *offsets, log, 0, 1);
+  EXPECT_EQ(only.span_for("file-1")->id, id);
+}
+
 }  // namespace ferry::spans
