@@ -21,6 +21,21 @@ std::unique_ptr<SpanPublisher> offline_publisher() {
   return p;
 }
 
+// An offset file in a temp dir and an offline publisher, as a source task has them.
+class SpanLedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    offsets_ = runtime::DurableMap::open(dir_ / "offsets.json", error);
+    ASSERT_NE(offsets_, nullptr) << error;
+    publisher_ = offline_publisher();
+  }
+  test::TempDir dir_;
+  std::unique_ptr<runtime::DurableMap> offsets_;
+  std::unique_ptr<SpanPublisher> publisher_;
+  std::shared_ptr<spdlog::logger> log_ = logging::get("test");
+};
+
 }  // namespace
 
 TEST(SpanIds, AreUniqueHexAndTimeOrdered) {
@@ -44,16 +59,10 @@ TEST(SpanTimes, FormatAndParseRoundTrip) {
   EXPECT_EQ(parse_time("not a time"), 0);
 }
 
-TEST(SpanLedger, AResumedSpanKeepsItsIdAndContinuesAfterTheCommittedSeq) {
-  test::TempDir dir;
-  std::string error;
-  auto offsets = runtime::DurableMap::open(dir / "offsets.json", error);
-  ASSERT_NE(offsets, nullptr) << error;
-  auto publisher = offline_publisher();
-  auto log = logging::get("test");
+TEST_F(SpanLedgerTest, AResumedSpanKeepsItsIdAndContinuesAfterTheCommittedSeq) {
   std::string id;
   {
-    SpanLedger ledger(*publisher, "c", "topic", 0, *offsets, log);
+    SpanLedger ledger(*publisher_, "c", "topic", 0, *offsets_, log_);
     ASSERT_TRUE(ledger.open("file-1", nlohmann::json::object()).ok());
     SpanLedger::Span* s = ledger.span_for("file-1");
     id = s->id;
@@ -61,9 +70,9 @@ TEST(SpanLedger, AResumedSpanKeepsItsIdAndContinuesAfterTheCommittedSeq) {
     // Records 1-3 acknowledged and committable; 4 and 5 still in flight at the "crash".
     for (int64_t off = 10; off < 13; ++off) ledger.acked(s, "topic", 0, off);
     ledger.committable(s, 3);
-    ASSERT_FALSE(offsets->update(ledger.take_changes()).has_value());
+    ASSERT_FALSE(offsets_->update(ledger.take_changes()).has_value());
   }
-  SpanLedger again(*publisher, "c", "topic", 0, *offsets, log);
+  SpanLedger again(*publisher_, "c", "topic", 0, *offsets_, log_);
   ASSERT_TRUE(again.open("file-1", nlohmann::json::object()).ok());
   SpanLedger::Span* s = again.span_for("file-1");
   EXPECT_EQ(s->id, id);
@@ -76,26 +85,20 @@ TEST(SpanLedger, AResumedSpanKeepsItsIdAndContinuesAfterTheCommittedSeq) {
   EXPECT_EQ(again.span_for("file-1")->id == id, false);
 }
 
-TEST(SpanLedger, EachTaskResumesOnlyItsOwnSpans) {
-  test::TempDir dir;
-  std::string error;
-  auto offsets = runtime::DurableMap::open(dir / "offsets.json", error);
-  ASSERT_NE(offsets, nullptr) << error;
-  auto publisher = offline_publisher();
-  auto log = logging::get("test");
+TEST_F(SpanLedgerTest, EachTaskResumesOnlyItsOwnSpans) {
   std::string id;
   {
-    SpanLedger task1(*publisher, "c", "topic", 0, *offsets, log, 1, 2);
+    SpanLedger task1(*publisher_, "c", "topic", 0, *offsets_, log_, 1, 2);
     SpanLedger::Span* s = task1.span_for("file-1");
     id = s->id;
-    ASSERT_FALSE(offsets->update(task1.take_changes()).has_value());
+    ASSERT_FALSE(offsets_->update(task1.take_changes()).has_value());
   }
-  SpanLedger task0(*publisher, "c", "topic", 0, *offsets, log, 0, 2);
+  SpanLedger task0(*publisher_, "c", "topic", 0, *offsets_, log_, 0, 2);
   EXPECT_EQ(task0.tracked_count(), 0u);  // task 1's span is not task 0's business
-  SpanLedger again1(*publisher, "c", "topic", 0, *offsets, log, 1, 2);
+  SpanLedger again1(*publisher_, "c", "topic", 0, *offsets_, log_, 1, 2);
   EXPECT_EQ(again1.span_for("file-1")->id, id);
   // With one task left, task 0 takes over the spans of the task that is gone.
-  SpanLedger only(*publisher, "c", "topic", 0, *offsets, log, 0, 1);
+  SpanLedger only(*publisher_, "c", "topic", 0, *offsets_, log_, 0, 1);
   EXPECT_EQ(only.span_for("file-1")->id, id);
 }
 
