@@ -15,6 +15,7 @@ spans on (one span per file).
   - span.completed (group ferry-sink): the event's timestamp minus the time the sink
     logged the offset commit that covered the span's last record. Target: p99 <= 1 s.
 Both sides of each difference are read from the same clock (this machine).
+Set FERRY_BENCH_KEEP=1 to keep the work files (logs) after a successful run.
 """
 import argparse
 import json
@@ -199,8 +200,8 @@ def main():
     finally:
         if broker_dir:
             subprocess.call([f"{ROOT}/scripts/kafka.sh", "stop", broker_dir])
-        if not locals().get("work_keep"):
-            shutil.rmtree(work, ignore_errors=True) if not os.environ.get("KEEP") else None
+        if not locals().get("work_keep") and not os.environ.get("FERRY_BENCH_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
