@@ -80,14 +80,11 @@ int watch(const config::WorkerConfig& w, bool from_beginning) {
     std::cerr << "ferry: " << error << "\n";
     return 1;
   }
-  std::array<char, 512> err{};
-  kafka::KafkaPtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err.data(), err.size()));
+  kafka::KafkaPtr rk = kafka::new_client(RD_KAFKA_CONSUMER, conf, error);
   if (!rk) {
-    std::cerr << "ferry: " << err.data() << "\n";
+    std::cerr << "ferry: " << error << "\n";
     return 2;
   }
-  (void)conf.release();
-  rd_kafka_poll_set_consumer(rk.get());
   std::string topic = w.spans.str("topic");
   kafka::TopicPtr rkt(rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr));
   const rd_kafka_metadata_t* md = nullptr;

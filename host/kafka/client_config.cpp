@@ -36,6 +36,18 @@ ConfPtr make_conf(const std::vector<config::KafkaProperties>& layers, std::strin
   return conf;
 }
 
+KafkaPtr new_client(rd_kafka_type_t type, ConfPtr& conf, std::string& error) {
+  std::array<char, 512> err{};
+  KafkaPtr rk(rd_kafka_new(type, conf.get(), err.data(), err.size()));
+  if (!rk) {
+    error = err.data();
+    return nullptr;
+  }
+  (void)conf.release();  // rd_kafka_new took ownership
+  if (type == RD_KAFKA_CONSUMER) rd_kafka_poll_set_consumer(rk.get());
+  return rk;
+}
+
 config::KafkaProperties producer_defaults(int64_t retry_timeout_ms) {
   return {
       {"enable.idempotence", "true"},

@@ -89,7 +89,6 @@ bool GroupCollector::connect(std::string& error) {
     all.push_back(std::move(last));
     return all;
   };
-  std::array<char, 512> err{};
   auto pconf = kafka::make_conf(
       layered(kafka::producer_defaults(0), {{"client.id", "ferry-collector"}, {"linger.ms", "1"}}),
       error);
@@ -99,12 +98,11 @@ bool GroupCollector::connect(std::string& error) {
                               [](rd_kafka_t*, const rd_kafka_message_t* m, void* self) {
                                 static_cast<GroupCollector*>(self)->on_delivery(*m);
                               });
-  producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, pconf.get(), err.data(), err.size()));
+  producer_ = kafka::new_client(RD_KAFKA_PRODUCER, pconf, error);
   if (!producer_) {
-    error = std::string("collector: ") + err.data();
+    error = "collector: " + error;
     return false;
   }
-  (void)pconf.release();
   for (const auto& [topic, cfg] :
        std::vector<std::pair<std::string, std::map<std::string, std::string>>>{
            {work_topic_, {}}, {state_topic_, {{"cleanup.policy", "compact"}}}}) {
@@ -127,13 +125,11 @@ bool GroupCollector::connect(std::string& error) {
           conf.get(), [](rd_kafka_t*, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t* p,
                          void* self) { static_cast<GroupCollector*>(self)->on_rebalance(e, p); });
     }
-    out.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err.data(), err.size()));
+    out = kafka::new_client(RD_KAFKA_CONSUMER, conf, error);
     if (!out) {
-      error = std::string("collector: ") + err.data();
+      error = "collector: " + error;
       return false;
     }
-    (void)conf.release();
-    rd_kafka_poll_set_consumer(out.get());
     kafka::PartitionListPtr sub(rd_kafka_topic_partition_list_new(1));
     rd_kafka_topic_partition_list_add(sub.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
     if (auto e = rd_kafka_subscribe(out.get(), sub.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -322,18 +318,14 @@ GroupCollector::Group GroupCollector::group_from(const nlohmann::json& j) {
 // number, so a work partition's groups are exactly that state partition's keys.
 void GroupCollector::restore(const std::set<int32_t>& partitions) {
   std::string error;
-  std::array<char, 512> err{};
   std::vector<config::KafkaProperties> layers{kafka::consumer_defaults("ferry-collector-restore")};
   layers.insert(layers.end(), settings_.kafka.begin(), settings_.kafka.end());
   auto conf = kafka::make_conf(layers, error);
-  kafka::KafkaPtr rk(conf ? rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err.data(), err.size())
-                          : nullptr);
+  kafka::KafkaPtr rk = conf ? kafka::new_client(RD_KAFKA_CONSUMER, conf, error) : nullptr;
   if (!rk) {
-    log_->error("collector: cannot read state: {}{}", error, err.data());
+    log_->error("collector: cannot read state: {}", error);
     return;
   }
-  (void)conf.release();
-  rd_kafka_poll_set_consumer(rk.get());
   std::map<int32_t, int64_t> ends;
   kafka::PartitionListPtr list(
       rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));

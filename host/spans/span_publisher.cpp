@@ -36,13 +36,11 @@ std::unique_ptr<SpanPublisher> SpanPublisher::create(
   if (!conf) return nullptr;
   std::unique_ptr<SpanPublisher> p(new SpanPublisher(std::move(topic), std::move(host_id)));
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &SpanPublisher::on_delivery);
-  std::array<char, 512> err{};
-  p->producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err.data(), err.size()));
+  p->producer_ = kafka::new_client(RD_KAFKA_PRODUCER, conf, error);
   if (!p->producer_) {
-    error = std::string("cannot create span event producer: ") + err.data();
+    error = "cannot create span event producer: " + error;
     return nullptr;
   }
-  (void)conf.release();
   p->poller_ = std::thread([raw = p.get()] {
     while (!raw->stop_.load()) rd_kafka_poll(raw->producer_.get(), 100);
   });

@@ -82,7 +82,6 @@ bool SpanTracker::connect(std::string& error) {
     all.push_back(std::move(last));
     return all;
   };
-  std::array<char, 512> err{};
 
   // The reader: every partition, from the beginning, no group.
   auto reader_conf = kafka::make_conf(
@@ -96,13 +95,11 @@ bool SpanTracker::connect(std::string& error) {
               {"fetch.error.backoff.ms", "20"}}),
       error);
   if (!reader_conf) return false;
-  reader_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, reader_conf.get(), err.data(), err.size()));
+  reader_ = kafka::new_client(RD_KAFKA_CONSUMER, reader_conf, error);
   if (!reader_) {
-    error = std::string("span tracker: ") + err.data();
+    error = "span tracker: " + error;
     return false;
   }
-  (void)reader_conf.release();
-  rd_kafka_poll_set_consumer(reader_.get());
 
   // Create the span topic partitioned for sharing (an existing topic is left as is).
   std::map<std::string, std::string> topic_config;
@@ -142,13 +139,11 @@ bool SpanTracker::connect(std::string& error) {
       [](rd_kafka_t*, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t* parts, void* self) {
         static_cast<SpanTracker*>(self)->on_rebalance(e, parts);
       });
-  owner_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, owner_conf.get(), err.data(), err.size()));
+  owner_ = kafka::new_client(RD_KAFKA_CONSUMER, owner_conf, error);
   if (!owner_) {
-    error = std::string("span tracker: ") + err.data();
+    error = "span tracker: " + error;
     return false;
   }
-  (void)owner_conf.release();
-  rd_kafka_poll_set_consumer(owner_.get());
   kafka::PartitionListPtr sub(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(sub.get(), settings_.topic.c_str(), RD_KAFKA_PARTITION_UA);
   if (auto e = rd_kafka_subscribe(owner_.get(), sub.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -318,13 +313,11 @@ std::map<std::pair<std::string, int32_t>, int64_t> SpanTracker::committed(
     all.insert(all.end(), settings_.kafka.begin(), settings_.kafka.end());
     all.push_back({{"client.id", "ferry-span-tracker"}});
     auto conf = kafka::make_conf(all, error);
-    std::array<char, 512> err{};
-    if (conf) client.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err.data(), err.size()));
+    if (conf) client = kafka::new_client(RD_KAFKA_CONSUMER, conf, error);
     if (!client) {
-      log_->warn("cannot read committed offsets of group {}: {}{}", group, error, err.data());
+      log_->warn("cannot read committed offsets of group {}: {}", group, error);
       return out;
     }
-    (void)conf.release();
   }
   kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(tps.size())));
   for (const auto& [t, p] : tps) rd_kafka_topic_partition_list_add(list.get(), t.c_str(), p);
