@@ -69,6 +69,23 @@ def run_measured(argv, stdin=None, stdout=None, done=None, log=None):
     return elapsed, rss_kb / 1024.0
 
 
+def ensure_ferry(path):
+    """Builds the release ferry (installing what is missing) unless `path` exists."""
+    if not os.path.exists(path):
+        subprocess.check_call([f"{ROOT}/scripts/install-deps.sh"])
+        subprocess.check_call(["cmake", "--preset", "release"], cwd=ROOT, stdout=subprocess.DEVNULL)
+        subprocess.check_call(["cmake", "--build", "build/release", "--target", "ferry", "ferry_file"], cwd=ROOT)
+
+
+def broker(bootstrap, work):
+    """(bootstrap, broker dir to stop or None): the given broker, or a new one in `work`."""
+    if bootstrap:
+        return bootstrap, None
+    broker_dir = f"{work}/kafka"
+    subprocess.check_call([f"{ROOT}/scripts/kafka.sh", "start", broker_dir], stdout=subprocess.DEVNULL)
+    return open(f"{broker_dir}/bootstrap").read().strip(), broker_dir
+
+
 def write_lines(path, n):
     filler = "x" * (LINE_BYTES - 11)
     with open(path, "w") as f:
@@ -140,19 +157,12 @@ def main():
                     help="file-source record key (kcat -P sends none; ferry's default is path)")
     args = ap.parse_args()
 
-    if not os.path.exists(args.ferry):
-        subprocess.check_call([f"{ROOT}/scripts/install-deps.sh"])
-        subprocess.check_call(["cmake", "--preset", "release"], cwd=ROOT, stdout=subprocess.DEVNULL)
-        subprocess.check_call(["cmake", "--build", "build/release", "--target", "ferry", "ferry_file"], cwd=ROOT)
+    ensure_ferry(args.ferry)
 
     work = tempfile.mkdtemp(prefix="ferry-bench-")
     broker_dir = None
     try:
-        bootstrap = args.bootstrap
-        if not bootstrap:
-            broker_dir = f"{work}/kafka"
-            subprocess.check_call([f"{ROOT}/scripts/kafka.sh", "start", broker_dir], stdout=subprocess.DEVNULL)
-            bootstrap = open(f"{broker_dir}/bootstrap").read().strip()
+        bootstrap, broker_dir = broker(args.bootstrap, work)
         data = f"{work}/lines.txt"
         write_lines(data, args.lines)
         size = os.path.getsize(data)

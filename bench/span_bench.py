@@ -154,19 +154,12 @@ def main():
     ap.add_argument("--bootstrap")
     ap.add_argument("--ferry", default=f"{ROOT}/build/release/bin/ferry")
     args = ap.parse_args()
-    if not os.path.exists(args.ferry):
-        subprocess.check_call([f"{ROOT}/scripts/install-deps.sh"])
-        subprocess.check_call(["cmake", "--preset", "release"], cwd=ROOT, stdout=subprocess.DEVNULL)
-        subprocess.check_call(["cmake", "--build", "build/release", "--target", "ferry", "ferry_file"], cwd=ROOT)
+    ft.ensure_ferry(args.ferry)
 
     work = tempfile.mkdtemp(prefix="ferry-span-bench-")
     broker_dir = None
     try:
-        bootstrap = args.bootstrap
-        if not bootstrap:
-            broker_dir = f"{work}/kafka"
-            subprocess.check_call([f"{ROOT}/scripts/kafka.sh", "start", broker_dir], stdout=subprocess.DEVNULL)
-            bootstrap = open(f"{broker_dir}/bootstrap").read().strip()
+        bootstrap, broker_dir = ft.broker(args.bootstrap, work)
         data = f"{work}/lines.txt"
         ft.write_lines(data, args.lines)
         stamp = int(time.time())
