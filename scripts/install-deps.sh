@@ -7,10 +7,10 @@ BUILD_PKGS=(
   build-essential cmake ninja-build pkg-config clang-format
   librdkafka-dev libboost-dev libboost-filesystem-dev libtomlplusplus-dev
   libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev nlohmann-json3-dev
-  rapidjson-dev libsystemd-dev prometheus-cpp-dev
+  rapidjson-dev libsystemd-dev prometheus-cpp-dev libmosquitto-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
 )
-TEST_PKGS=(kcat default-jdk-headless maven python3 procps util-linux time)
+TEST_PKGS=(kcat mosquitto mosquitto-clients default-jdk-headless maven python3 procps util-linux time)
 
 want=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" != "--build-only" ]]; then want+=("${TEST_PKGS[@]}"); fi

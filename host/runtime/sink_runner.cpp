@@ -351,8 +351,7 @@ void SinkRunner::publish_metrics() {
 
 bool SinkRunner::span_hooks() const {
   const ferry_plugin* p = plugin_.plugin();
-  return p != nullptr && p->struct_size >= sizeof(ferry_plugin) && p->sink_span_begin != nullptr &&
-         p->sink_span_end != nullptr;
+  return p != nullptr && FERRY_PLUGIN_HAS(p, sink_span_begin) && FERRY_PLUGIN_HAS(p, sink_span_end);
 }
 
 void SinkRunner::note_span_partitions(const std::string& id) {

@@ -46,6 +46,8 @@ void SourceOffsetTracker::advance(Partition& p) {
 std::map<std::string, std::string> SourceOffsetTracker::take_committable() {
   std::map<std::string, std::string> out;
   for (auto& [name, p] : partitions_) {
+    // Records without a source position (a sensor reading) have nothing to commit.
+    if (name.empty()) continue;
     if (p->dirty && p->committable) {
       out[name] = *p->committable;
       p->dirty = false;

@@ -280,6 +280,35 @@ Status SourceRunner::poll_plugin(uint32_t max_records, Clock::time_point& retry_
   return Status::Ok();
 }
 
+// A plugin that buffers input (MQTT messages already acknowledged to their broker)
+// gets to hand it over: it stops taking input, then is polled until it has nothing.
+Status SourceRunner::stop_plugin() {
+  const ferry_plugin* p = plugin_.plugin();
+  if (p == nullptr || !FERRY_PLUGIN_HAS(p, source_stop)) return Status::Ok();
+  p->source_stop(plugin_.get());
+  auto deadline = Clock::now() + std::chrono::milliseconds(env_.worker->shutdown_timeout_ms);
+  const auto& c = *env_.connector;
+  while (Clock::now() < deadline) {
+    rd_kafka_poll(producer_.get(), 0);
+    if (!failure_.empty()) return Status::Fatal(failure_);
+    size_t in_flight = tracker_.in_flight_records();
+    if (in_flight >= static_cast<size_t>(c.max_in_flight) ||
+        tracker_.in_flight_bytes() >= c.max_in_flight_bytes) {
+      rd_kafka_poll(producer_.get(), 5);
+      continue;
+    }
+    emitted_since_poll_ = 0;
+    ferry_error err{};
+    auto max = static_cast<uint32_t>(
+        std::min<size_t>(kMaxRecordsPerPoll, static_cast<size_t>(c.max_in_flight) - in_flight));
+    Status s = PluginTask::wrap(p->source_poll(plugin_.get(), max, &err), err);
+    if (!failure_.empty()) return Status::Fatal(failure_);
+    if (!s.ok() && !s.retriable()) return s;
+    if (emitted_since_poll_ == 0) break;
+  }
+  return Status::Ok();
+}
+
 void SourceRunner::drain() {
   auto deadline = Clock::now() + std::chrono::milliseconds(env_.worker->shutdown_timeout_ms);
   while (tracker_.in_flight_records() > 0 && Clock::now() < deadline && failure_.empty())
@@ -338,6 +367,7 @@ Status SourceRunner::run(const std::atomic<bool>& stop) {
       next_commit = Clock::now() + flush_every;
     }
   }
+  if (Status s = stop_plugin(); !s.ok()) return s;
   drain();
   Status committed = commit_offsets();
   if (!failure_.empty()) return Status::Fatal(failure_);

@@ -48,6 +48,7 @@ class SourceRunner final : public TaskHost {
   bool produce_to_dead_letter(const ferry_record_view& record, std::string_view reason,
                               std::string_view stage, SourceOffsetTracker::Entry* entry);
   Status commit_offsets();
+  Status stop_plugin();
   void drain();
   void publish_metrics();
 

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define FERRY_ABI_VERSION_MAJOR 1u
-#define FERRY_ABI_VERSION_MINOR 1u
+#define FERRY_ABI_VERSION_MINOR 2u
 #define FERRY_MODULE_ENTRY_SYMBOL "ferry_module_entry"
 
 /* Outcome of a call. RETRIABLE: try the same call again later (with backoff).
@@ -237,9 +237,20 @@ typedef struct ferry_plugin {
    * partitions. Offsets past the span are committed only after this returns OK, so a
    * crash in between delivers the span's last records again: be idempotent. */
   ferry_status (*sink_span_end)(ferry_task* task, ferry_bytes span_id, ferry_error* err);
+
+  /* ---- ABI 1.2 ---- */
+  /* Sources, optional: the host is stopping the task. Stop taking new input (close
+   * subscriptions, stop reading); the host then keeps calling source_poll, up to the
+   * worker's shutdown_timeout, until a poll emits nothing, so records the plugin
+   * already holds reach Kafka before the task is destroyed. */
+  void (*source_stop)(ferry_task* task);
 } ferry_plugin;
 
 #define FERRY_PLUGIN_SIZE_1_0 offsetof(ferry_plugin, sink_span_begin)
+#define FERRY_PLUGIN_SIZE_1_1 offsetof(ferry_plugin, source_stop)
+/* True when plugin `p` (built against any 1.x) has the member `field`. */
+#define FERRY_PLUGIN_HAS(p, field) \
+  ((p)->struct_size >= offsetof(ferry_plugin, field) + sizeof((p)->field) && (p)->field != NULL)
 
 /* What the module's entry point returns: static data that lives as long as the
  * module is loaded. */

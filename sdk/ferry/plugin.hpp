@@ -127,6 +127,16 @@ struct Adapter {
     }
   }
 
+  static void stop(ferry_task* t) {
+    if constexpr (kSource) {
+      ferry_error err{};
+      (void)guarded(&err, [&] {
+        box(t)->task->stop();
+        return Status::Ok();
+      });
+    }
+  }
+
   static ferry_status span_begin(ferry_task* t, ferry_bytes id, ferry_error* err) {
     if constexpr (kSink) {
       return guarded(err, [&] { return box(t)->task->span_begin({id.data, id.len}); });
@@ -171,6 +181,7 @@ struct Adapter {
     p.sink_flush = kSink ? &flush : nullptr;
     p.sink_span_begin = kSink ? &span_begin : nullptr;
     p.sink_span_end = kSink ? &span_end : nullptr;
+    p.source_stop = kSource ? &stop : nullptr;
     return p;
   }
 };

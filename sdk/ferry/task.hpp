@@ -115,6 +115,9 @@ class SourceTask {
   // Emit up to about `max_records` records with host().emit(). Return promptly (no
   // blocking waits) when there is nothing to read: the host does the waiting.
   virtual Status poll(uint32_t max_records) = 0;
+  // The host is stopping: take no new input. The host goes on polling until a poll
+  // emits nothing, so emit what is already buffered there.
+  virtual void stop() {}
   // `offset` is durably committed for `partition`: every record up to it is in Kafka.
   virtual void committed(std::string_view partition, std::string_view offset) {
     (void)partition;

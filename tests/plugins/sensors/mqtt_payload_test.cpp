@@ -1,0 +1,113 @@
+#include "mqtt_payload.hpp"
+
+#include <gtest/gtest.h>
+
+namespace ferry::sensors {
+namespace {
+
+constexpr int64_t kNow = 1'763'812'800'000;  // 2025-11-22T12:00:00Z
+
+ParsedMessage parse(std::string_view topic, std::string_view payload,
+                    const PayloadOptions& opts = {}) {
+  return parse_message(topic, payload, opts, kNow);
+}
+
+TEST(MqttPayload, JsonObjectWithValueUnitAndLimits) {
+  auto p = parse("home/kitchen/temperature",
+                 R"({"value": 21.5, "unit": "C", "max": 30, "status": "ok"})");
+  ASSERT_TRUE(p.reading) << p.error;
+  EXPECT_DOUBLE_EQ(p.reading->value, 21.5);
+  EXPECT_EQ(p.reading->unit, "C");
+  EXPECT_DOUBLE_EQ(*p.reading->max, 30);
+  EXPECT_EQ(p.reading->ts_ms, kNow);
+  // Without a layout: sensor = topic, device = topic minus the last segment.
+  EXPECT_EQ(p.reading->sensor, "home/kitchen/temperature");
+  EXPECT_EQ(p.reading->device, "home/kitchen");
+  EXPECT_EQ(p.reading->measurement, "temperature");
+}
+
+TEST(MqttPayload, PlainNumbersWithSurroundingWhitespace) {
+  PayloadOptions opts;
+  opts.unit = "hPa";
+  auto p = parse("dev1/pressure", " 1013.25\n", opts);
+  ASSERT_TRUE(p.reading) << p.error;
+  EXPECT_DOUBLE_EQ(p.reading->value, 1013.25);
+  EXPECT_EQ(p.reading->unit, "hPa");
+  EXPECT_TRUE(parse("a/b", "-4e2").reading);
+}
+
+TEST(MqttPayload, NestedFieldsAndDeviceTimestamps) {
+  PayloadOptions opts;
+  opts.value_field = "data.temp";
+  opts.time_field = "data.time";
+  auto p = parse("x/y", R"({"data": {"temp": 7, "time": 1763812800}})", opts);
+  ASSERT_TRUE(p.reading) << p.error;
+  EXPECT_DOUBLE_EQ(p.reading->value, 7);
+  EXPECT_EQ(p.reading->ts_ms, 1'763'812'800'000);  // seconds
+  p = parse("x/y", R"({"data": {"temp": 7, "time": 1763812800123}})", opts);
+  EXPECT_EQ(p.reading->ts_ms, 1'763'812'800'123);  // milliseconds
+  p = parse("x/y", R"({"data": {"temp": 7, "time": "2025-11-22T13:00:00.5+01:00"}})", opts);
+  ASSERT_TRUE(p.reading) << p.error;
+  EXPECT_EQ(p.reading->ts_ms, 1'763'812'800'500);
+  p = parse("x/y", R"({"data": {"temp": 7, "time": "2025-11-22 12:00:00"}})", opts);
+  EXPECT_FALSE(p.reading);  // no zone: ambiguous
+  EXPECT_NE(p.error.find("not an ISO-8601 time with a zone"), std::string::npos) << p.error;
+}
+
+TEST(MqttPayload, TopicLayoutsMapSegmentsToFieldsAndTags) {
+  PayloadOptions opts;
+  opts.layouts = {split_topic("_/site/device/measurement"), split_topic("_/host/device/sensor")};
+  auto p = parse("plant/berlin/press-7/temperature", "80.5", opts);
+  ASSERT_TRUE(p.reading) << p.error;
+  EXPECT_EQ(p.reading->device, "press-7");
+  EXPECT_EQ(p.reading->measurement, "temperature");
+  EXPECT_EQ(p.reading->tags.at("site"), "berlin");
+  EXPECT_EQ(p.reading->sensor, "plant/berlin/press-7/temperature");
+  EXPECT_TRUE(p.host.empty());
+  // The first layout with as many segments wins; shorter topics fall back to defaults.
+  p = parse("plant/berlin/x", "1", opts);
+  EXPECT_EQ(p.reading->device, "plant/berlin");
+  EXPECT_TRUE(p.reading->tags.empty());
+}
+
+struct BadCase {
+  const char* payload;
+  PayloadFormat format;
+  const char* error;
+};
+
+TEST(MqttPayload, BadPayloadsSayWhy) {
+  const BadCase cases[] = {
+      {"hello", PayloadFormat::kAuto, "payload is not a number or a JSON object: \"hello\""},
+      {"nan", PayloadFormat::kAuto, "value is not finite: nan"},
+      {"-inf", PayloadFormat::kNumber, "value is not finite: -inf"},
+      {"", PayloadFormat::kNumber, "payload is not a number: \"\""},
+      {"{\"value\": ", PayloadFormat::kAuto, "payload is not valid JSON"},
+      {"{\"value\": NaN}", PayloadFormat::kAuto, "payload is not valid JSON"},
+      {"{\"value\": 1e400}", PayloadFormat::kAuto, "payload is not valid JSON"},
+      {"[1, 2]", PayloadFormat::kJson, "JSON payload is an array, expected an object"},
+      {"{\"value\": \"21.5\"}", PayloadFormat::kAuto,
+       "field \"value\" is a string, expected a number"},
+      {"{\"value\": true}", PayloadFormat::kAuto, "field \"value\" is a boolean, expected a number"},
+      {"{\"temp\": 3}", PayloadFormat::kAuto, "JSON payload has no field \"value\""},
+      {"21.5", PayloadFormat::kJson, "JSON payload is a number, expected an object"},
+  };
+  for (const auto& c : cases) {
+    PayloadOptions opts;
+    opts.format = c.format;
+    auto p = parse("a/b", c.payload, opts);
+    EXPECT_FALSE(p.reading) << c.payload;
+    EXPECT_NE(p.error.find(c.error), std::string::npos) << c.payload << " -> " << p.error;
+  }
+}
+
+TEST(MqttPayload, OversizedPayloadIsRejectedBeforeParsing) {
+  PayloadOptions opts;
+  opts.max_bytes = 16;
+  auto p = parse("a/b", std::string(17, '1'), opts);
+  EXPECT_FALSE(p.reading);
+  EXPECT_EQ(p.error, "payload of 17 bytes exceeds max_payload_bytes (16)");
+}
+
+}  // namespace
+}  // namespace ferry::sensors
