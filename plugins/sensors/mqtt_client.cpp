@@ -62,8 +62,7 @@ MqttClient::~MqttClient() {
 
 std::string MqttClient::start() {
   const MqttSettings& s = settings_;
-  mosq_ = mosquitto_new(s.client_id.empty() ? nullptr : s.client_id.c_str(), s.clean_session,
-                        this);
+  mosq_ = mosquitto_new(s.client_id.empty() ? nullptr : s.client_id.c_str(), s.clean_session, this);
   if (mosq_ == nullptr) return "cannot create MQTT client (client_id \"" + s.client_id + "\")";
   mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
   if (!s.username.empty()) {
@@ -149,9 +148,8 @@ void MqttClient::on_connect(mosquitto* m, void* self, int rc, int flags) {
              "MQTT broker " + where + " refused the connection: " + mosquitto_connack_string(rc));
     return;
   }
-  c->event(MqttEvent::Level::kInfo,
-           "connected to MQTT broker " + where +
-               ((flags & 1) ? " (resuming the persistent session)" : ""));
+  c->event(MqttEvent::Level::kInfo, "connected to MQTT broker " + where +
+                                        ((flags & 1) ? " (resuming the persistent session)" : ""));
   std::vector<char*> subs;
   for (const auto& t : s.topics) subs.push_back(const_cast<char*>(t.c_str()));
   int src = mosquitto_subscribe_multiple(m, nullptr, static_cast<int>(subs.size()), subs.data(),
@@ -164,17 +162,22 @@ void MqttClient::on_disconnect(mosquitto*, void* self, int rc) {
   auto* c = static_cast<MqttClient*>(self);
   if (rc == 0) return;  // we asked for it
   c->event(MqttEvent::Level::kWarn, std::string("lost the MQTT connection (") +
-                                        mosquitto_strerror(rc) +
-                                        "); reconnecting with backoff");
+                                        mosquitto_strerror(rc) + "); reconnecting with backoff");
 }
 
 void MqttClient::on_subscribe(mosquitto*, void* self, int, int count, const int* granted) {
   auto* c = static_cast<MqttClient*>(self);
+  int refused = 0;
   for (int i = 0; i < count && i < static_cast<int>(c->settings_.topics.size()); ++i) {
-    if (granted[i] > 2)
+    if (granted[i] > 2) {
+      ++refused;
       c->event(MqttEvent::Level::kError,
                "MQTT broker refused the subscription to \"" + c->settings_.topics[i] + "\"");
+    }
   }
+  if (refused < count)
+    c->event(MqttEvent::Level::kInfo,
+             "subscribed to " + std::to_string(count - refused) + " topic filter(s)");
 }
 
 void MqttClient::on_message(mosquitto*, void* self, const mosquitto_message* msg) {
@@ -187,8 +190,7 @@ void MqttClient::on_message(mosquitto*, void* self, const mosquitto_message* msg
   std::unique_lock lock(c->mu_);
   // Full queue: hold the network thread (and so the broker) until the task catches up.
   // While stopping, accept anyway: this message is already acknowledged to the broker.
-  c->space_.wait(lock,
-                 [&] { return c->stopping_ || c->queue_.size() < c->settings_.max_pending; });
+  c->space_.wait(lock, [&] { return c->stopping_ || c->queue_.size() < c->settings_.max_pending; });
   c->queue_.push_back(std::move(m));
 }
 

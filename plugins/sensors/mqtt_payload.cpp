@@ -39,8 +39,8 @@ const rapidjson::Value* lookup(const rapidjson::Value& root, std::string_view pa
     size_t dot = path.find('.');
     std::string_view part = path.substr(0, dot);
     if (!v->IsObject()) return nullptr;
-    auto it = v->FindMember(rapidjson::Value(part.data(), static_cast<rapidjson::SizeType>(
-                                                              part.size())));
+    auto it =
+        v->FindMember(rapidjson::Value(part.data(), static_cast<rapidjson::SizeType>(part.size())));
     if (it == v->MemberEnd()) return nullptr;
     v = &it->value;
     path = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
@@ -136,8 +136,7 @@ std::optional<int64_t> parse_iso_time(std::string_view s) {
   } else if (!rest.empty() && (rest.front() == '+' || rest.front() == '-')) {
     int oh = 0, om = 0;
     std::string off(rest.substr(1));
-    if (std::sscanf(off.c_str(), "%2d:%2d", &oh, &om) != 2 || off.size() != 5)
-      return std::nullopt;
+    if (std::sscanf(off.c_str(), "%2d:%2d", &oh, &om) != 2 || off.size() != 5) return std::nullopt;
     offset_s = (oh * 3600 + om * 60) * (rest.front() == '+' ? 1 : -1);
     rest = {};
   }
@@ -157,8 +156,8 @@ ParsedMessage parse_message(std::string_view topic, std::string_view payload,
                             const PayloadOptions& opts, int64_t received_ms) {
   ParsedMessage out;
   if (payload.size() > opts.max_bytes) {
-    out.error = "payload of " + std::to_string(payload.size()) + " bytes exceeds max_payload_bytes (" +
-                std::to_string(opts.max_bytes) + ")";
+    out.error = "payload of " + std::to_string(payload.size()) +
+                " bytes exceeds max_payload_bytes (" + std::to_string(opts.max_bytes) + ")";
     return out;
   }
   Reading r;

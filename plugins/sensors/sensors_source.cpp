@@ -26,10 +26,9 @@ constexpr ferry_option kOptions[] = {
     opt::one_of("driver", "hwmon|mqtt|simulated", nullptr,
                 "hwmon: this machine's /sys/class/hwmon and thermal zones; mqtt: readings "
                 "published by devices; simulated: a deterministic generator"),
-    opt::duration("interval", "10s", "hwmon, simulated: time between two readings of a sensor",
-                  10, 86'400'000),
-    opt::duration("window", "1m", "Span length: one span per device per window", 1000,
+    opt::duration("interval", "10s", "hwmon, simulated: time between two readings of a sensor", 10,
                   86'400'000),
+    opt::duration("window", "1m", "Span length: one span per device per window", 1000, 86'400'000),
     opt::duration("window_grace", "0s",
                   "How long after a window ends its span stays open for late readings", 0,
                   3'600'000),
@@ -106,8 +105,7 @@ class SensorsSource final : public SourceTask {
       if (cfg.list("topics").empty())
         return Status::Config("driver \"mqtt\" needs topics, e.g. topics = [\"sensors/#\"]");
       MqttSettings s;
-      if (std::string e = parse_mqtt_url(cfg.str("url"), s); !e.empty())
-        return Status::Config(e);
+      if (std::string e = parse_mqtt_url(cfg.str("url"), s); !e.empty()) return Status::Config(e);
       if (cfg.str("session") == "persistent" && cfg.str("client_id").empty())
         return Status::Config("session = \"persistent\" needs a client_id");
     }

@@ -13,6 +13,7 @@
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
 #include "support/process.hpp"
+#include "support/span_events.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait_for.hpp"
 
@@ -40,38 +41,6 @@ void append(const std::filesystem::path& p, const std::string& s) {
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<json> span_events(const std::string& topic) {
-  std::vector<json> out;
-  for (const auto& m : kcat_consume(topic)) out.push_back(json::parse(m.value.value_or("{}")));
-  return out;
-}
-
-std::vector<json> of_type(const std::vector<json>& events, const std::string& type,
-                          const std::string& span = "") {
-  std::vector<json> out;
-  for (const auto& e : events)
-    if (e.value("type", "") == type && (span.empty() || e.value("span", "") == span))
-      out.push_back(e);
-  return out;
-}
-
-size_t completions(const std::vector<json>& events, const std::string& group) {
-  size_t n = 0;
-  for (const auto& e : of_type(events, "span.completed")) n += e.value("group", "") == group;
-  return n;
-}
-
-// Waits until `group` completed at least `n` spans; `events` holds the last read.
-bool wait_for_completions(const std::string& span_topic, const std::string& group, size_t n,
-                          std::chrono::milliseconds timeout, std::vector<json>& events) {
-  return wait_until(
-      [&] {
-        events = span_events(span_topic);
-        return completions(events, group) >= n;
-      },
-      timeout);
 }
 
 // Waits until an event of `type` is in the span topic; `events` holds the last read.

@@ -32,9 +32,12 @@ std::string unique_topic(const std::string& prefix) {
          std::to_string(n++);
 }
 
-std::vector<KafkaMessage> kcat_consume(const std::string& topic) {
-  auto r = run_command({"kcat", "-C", "-b", test_bootstrap(), "-t", topic, "-e", "-q", "-f",
-                        "%p %o %K %S\n%h\n%k%s"});
+std::vector<KafkaMessage> kcat_consume(const std::string& topic, int64_t limit) {
+  if (limit == 0) return {};
+  std::vector<std::string> argv{"kcat", "-C", "-b", test_bootstrap(),       "-t", topic,
+                                "-e",   "-q", "-f", "%p %o %K %S\n%h\n%k%s"};
+  if (limit > 0) argv.insert(argv.end(), {"-c", std::to_string(limit)});
+  auto r = run_command(argv);
   // Polling before the first record: the topic does not exist yet, so it is empty.
   if (r.exit_code != 0 && r.err.find("Unknown topic or partition") != std::string::npos) return {};
   if (r.exit_code != 0) throw std::runtime_error("kcat -C failed: " + r.err);

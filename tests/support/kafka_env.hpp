@@ -23,8 +23,11 @@ struct KafkaMessage {
   std::map<std::string, std::string> headers;
 };
 
-// Every message currently in `topic` (all partitions), read with kcat.
-std::vector<KafkaMessage> kcat_consume(const std::string& topic);
+// Every message currently in `topic` (all partitions), read with kcat. kcat -e stops
+// only on a fetch that comes back empty, which never happens while a source keeps
+// producing: for such topics pass `limit` (e.g. end_offset() of a one-partition topic)
+// and kcat stops after that many messages.
+std::vector<KafkaMessage> kcat_consume(const std::string& topic, int64_t limit = -1);
 // The next offset to be written in topic/partition (kcat -Q with timestamp -1).
 int64_t end_offset(const std::string& topic, int32_t partition = 0);
 // Produces each line of `file` as one message with kcat (-P < file).

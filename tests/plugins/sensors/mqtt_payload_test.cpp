@@ -88,7 +88,8 @@ TEST(MqttPayload, BadPayloadsSayWhy) {
       {"[1, 2]", PayloadFormat::kJson, "JSON payload is an array, expected an object"},
       {"{\"value\": \"21.5\"}", PayloadFormat::kAuto,
        "field \"value\" is a string, expected a number"},
-      {"{\"value\": true}", PayloadFormat::kAuto, "field \"value\" is a boolean, expected a number"},
+      {"{\"value\": true}", PayloadFormat::kAuto,
+       "field \"value\" is a boolean, expected a number"},
       {"{\"temp\": 3}", PayloadFormat::kAuto, "JSON payload has no field \"value\""},
       {"21.5", PayloadFormat::kJson, "JSON payload is a number, expected an object"},
   };
