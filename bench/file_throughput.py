@@ -69,12 +69,19 @@ def run_measured(argv, stdin=None, stdout=None, done=None, log=None):
     return elapsed, rss_kb / 1024.0
 
 
-def ensure_ferry(path):
-    """Builds the release ferry (installing what is missing) unless `path` exists."""
-    if not os.path.exists(path):
+def ensure_ferry(path, targets=("ferry", "ferry_file")):
+    """Brings the release build's `targets` up to date (configuring it, and installing
+    what is missing, the first time) when `path` is that build's ferry; any other
+    `path` is used as it is."""
+    if os.path.realpath(path) != os.path.realpath(f"{ROOT}/build/release/bin/ferry"):
+        if not os.path.exists(path):
+            raise SystemExit(f"{path}: no such ferry")
+        return
+    if not os.path.exists(f"{ROOT}/build/release/CMakeCache.txt"):
         subprocess.check_call([f"{ROOT}/scripts/install-deps.sh"])
         subprocess.check_call(["cmake", "--preset", "release"], cwd=ROOT, stdout=subprocess.DEVNULL)
-        subprocess.check_call(["cmake", "--build", "build/release", "--target", "ferry", "ferry_file"], cwd=ROOT)
+    subprocess.check_call(["cmake", "--build", "build/release", "--target", *targets], cwd=ROOT,
+                          stdout=subprocess.DEVNULL)
 
 
 def broker(bootstrap, work):

@@ -145,7 +145,9 @@ void MqttClient::on_connect(mosquitto* m, void* self, int rc, int flags) {
   std::string where = s.host + ":" + std::to_string(s.port);
   if (rc != 0) {
     c->event(MqttEvent::Level::kError,
-             "MQTT broker " + where + " refused the connection: " + mosquitto_connack_string(rc));
+             "MQTT broker " + where + " refused the connection: " + mosquitto_connack_string(rc) +
+                 (rc == 4 || rc == 5 ? " (check username, password and the broker's ACL)" : "") +
+                 "; retrying with backoff");
     return;
   }
   c->event(MqttEvent::Level::kInfo, "connected to MQTT broker " + where +

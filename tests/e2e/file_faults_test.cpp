@@ -89,8 +89,8 @@ TEST(FileFaults, SigkillThreeTimesLosesNothingAndDuplicatesOnlyUncommittedLines)
 }
 
 TEST(FileFaults, BrokerStoppedFor20SecondsLosesNothingAndRecovers) {
-  const char* kafka_dir = std::getenv("FERRY_TEST_KAFKA_DIR");
-  ASSERT_NE(kafka_dir, nullptr) << "needs the ctest kafka fixture";
+  std::string kafka_dir = test_service_dir("kafka");
+  ASSERT_FALSE(kafka_dir.empty()) << "needs the ctest services fixture";
   std::string kafka_sh = source_dir() + "/scripts/kafka.sh";
   TempDir dir;
   std::string topic = unique_topic("outage");

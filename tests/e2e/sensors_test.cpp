@@ -285,5 +285,88 @@ TEST(Sensors, SimulatedWindowSpansCompleteAndTheSameSeedGivesTheSameReadings) {
   }
 }
 
+TEST(Sensors, MqttsWithAClientCertificateAndAPasswordLoginDeliverAndBadCredentialsAreReported) {
+  TempDir dir;
+  OwnMosquitto broker(dir / "mosquitto");
+  std::string topic = unique_topic("mqtt-secure"), prefix = unique_topic("secure");
+  auto connector = [&](const std::string& url, const std::string& config) {
+    return "plugin = \"sensors\"\ntopic = \"" + topic +
+           "\"\n[config]\ndriver = \"mqtt\"\nhost = \"h\"\nurl = \"" + url + "\"\ntopics = [\"" +
+           prefix + "/#\"]\n" + config;
+  };
+  FerryInstance ferry(dir);
+  ferry.add_connector("tls", connector(broker.url("tls_url"),
+                                       "tls_ca = \"" + broker.file("ca.crt") + "\"\ntls_cert = \"" +
+                                           broker.file("client.crt") + "\"\ntls_key = \"" +
+                                           broker.file("client.key") + "\"\n"));
+  ferry.add_connector(
+      "login", connector(broker.url("auth_url"),
+                         "username = \"ferry\"\npassword = \"" + broker.password() + "\"\n"));
+  ferry.add_connector(
+      "wrong", connector(broker.url("auth_url"),
+                         "username = \"ferry\"\npassword = \"not-" + broker.password() + "\"\n"));
+  ferry.start();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::string log = ferry.log();
+        return occurrences(log, "subscribed to 1") == 2 &&
+               log.find("[wrong/0] MQTT broker") != std::string::npos;
+      },
+      30s))
+      << ferry.log();
+
+  // Published once on the anonymous listener; both secured subscribers get it.
+  mosquitto_pub(prefix + "/dev/temp", "21.5", 1, "", broker.port());
+  ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= 2; }, 30s)) << ferry.log();
+  EXPECT_TRUE(ferry.running());
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  auto records = kcat_consume(topic);
+  ASSERT_EQ(records.size(), 2u);
+  for (const auto& m : records) EXPECT_EQ(json::parse(*m.value)["value"], 21.5);
+
+  std::string log = ferry.log();
+  EXPECT_NE(log.find("connected to MQTT broker " + broker.url("tls_url").substr(8)),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("[wrong/0] MQTT broker 127.0.0.1:"), std::string::npos) << log;
+  EXPECT_NE(log.find("refused the connection: Connection Refused: not authorised"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find(broker.password()), std::string::npos) << "a secret reached the log";
+}
+
+TEST(Sensors, ReconnectsWithBackoffWhenTheBrokerComesBackAndQos0Delivers) {
+  TempDir dir;
+  OwnMosquitto broker(dir / "mosquitto");
+  std::string topic = unique_topic("mqtt-outage"), prefix = unique_topic("outage");
+  FerryInstance ferry(dir);
+  ferry.add_connector("outage", "plugin = \"sensors\"\ntopic = \"" + topic +
+                                    "\"\n[config]\ndriver = \"mqtt\"\nhost = \"h\"\nqos = 0\n"
+                                    "url = \"" +
+                                    broker.url() + "\"\ntopics = [\"" + prefix + "/#\"]\n");
+  ferry.start();
+  auto subscribed = [&](size_t times) {
+    return wait_until([&] { return occurrences(ferry.log(), "subscribed to 1") >= times; }, 60s);
+  };
+  ASSERT_TRUE(subscribed(1)) << ferry.log();
+  mosquitto_pub(prefix + "/a", "", 0, numbered_payloads(dir, "a.txt", 0, 100), broker.port());
+  ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= 100; }, 30s)) << ferry.log();
+
+  broker.pause();
+  ASSERT_TRUE(wait_until(
+      [&] { return ferry.log().find("lost the MQTT connection") != std::string::npos; }, 30s))
+      << ferry.log();
+  broker.resume();
+  // The subscription is renewed on the new connection: the broker forgot it.
+  ASSERT_TRUE(subscribed(2)) << ferry.log();
+  mosquitto_pub(prefix + "/b", "", 0, numbered_payloads(dir, "b.txt", 100, 200), broker.port());
+  ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= 200; }, 30s)) << ferry.log();
+  EXPECT_TRUE(ferry.running());
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  auto values = values_in(topic);
+  EXPECT_EQ(values.size(), 200u);
+  EXPECT_EQ(std::set<int>(values.begin(), values.end()).size(), 200u);
+}
+
 }  // namespace
 }  // namespace ferry::test

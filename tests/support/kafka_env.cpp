@@ -13,10 +13,16 @@
 
 namespace ferry::test {
 
+std::string test_service_dir(const std::string& service) {
+  if (const char* dir = std::getenv("FERRY_TEST_SERVICES_DIR"); dir && *dir)
+    return std::string(dir) + "/" + service;
+  return "";
+}
+
 std::string test_bootstrap() {
   if (const char* b = std::getenv("FERRY_TEST_BOOTSTRAP"); b && *b) return b;
-  if (const char* dir = std::getenv("FERRY_TEST_KAFKA_DIR"); dir && *dir) {
-    std::string s = read_file(std::string(dir) + "/bootstrap");
+  if (std::string dir = test_service_dir("kafka"); !dir.empty()) {
+    std::string s = read_file(dir + "/bootstrap");
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
     if (!s.empty()) return s;
   }

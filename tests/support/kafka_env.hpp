@@ -10,6 +10,9 @@
 
 namespace ferry::test {
 
+// Where ctest's `services` fixture keeps `service` ("kafka", "mqtt"): its scripts'
+// DIR argument; "" when the tests run outside ctest.
+std::string test_service_dir(const std::string& service);
 // Address of the test broker; throws with instructions when none is running.
 std::string test_bootstrap();
 // A topic name no other test (or earlier run) uses.
