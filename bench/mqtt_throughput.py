@@ -6,15 +6,18 @@
 What is timed is the subscriber side alone: each pipeline first registers a persistent
 MQTT session (QoS 1, its own client id) and goes away; the messages are then published
 with `mosquitto_pub -l` while it is down, so mosquitto queues them for that session.
-The clock starts when the pipeline is started again and stops when the Kafka topic
-holds every message (its end offset, polled with kcat -Q). So a slow publisher cannot
-hide a slow subscriber, and both pipelines drain the same backlog from the same broker.
+The clock starts when the pipeline is started again, so a slow publisher cannot hide a
+slow subscriber, and both drain the same backlog from the same broker.
 
   ferry:     sensors source, driver = "mqtt", qos = 1, client_id set (persistent
              session); every payload parsed as JSON and turned into a reading record
              with key host/sensor; acks=all, idempotent producer (ferry's defaults).
-  reference: mosquitto_sub -q 1 -c -i ID | kcat -P -X acks=all -X enable.idempotence=true
-             (payload bytes forwarded unparsed, no key).
+             Clock stops when the Kafka topic's end offset (kcat -Q) reaches N.
+  reference: mosquitto_sub -q 1 -c -i ID -C N | kcat -P -X acks=all -X enable.idempotence=true
+             (payload bytes forwarded unparsed, no key). Clock stops when kcat exits,
+             which it does once every message is acknowledged. kcat 1.7 -P releases
+             lines in bursts while its input is open, so this pipe is only a fair
+             reference for a backlog of known size, which is what is measured.
 
 Prints messages/s and peak RSS of each run and the median ratio ferry / reference.
 Without --bootstrap it starts its own Kafka broker with scripts/kafka.sh; mosquitto is
@@ -53,126 +56,135 @@ def wait_for(what, pred, timeout=120, proc=None):
         time.sleep(0.02)
 
 
-def peak_rss_mb(pids):
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/status") as f:
-            total += next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
-    return total / 1024.0
+def peak_rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024.0
 
 
-def stop(procs):
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
-class Pipeline:
-    """One subscriber pipeline that can be started, stopped and started again."""
+def publish(port, topic, data, retain=False):
+    argv = ["mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-t", topic, "-q", "1"]
+    if data is None:
+        argv += ["-m", "ready"] + (["-r"] if retain else [])
+        subprocess.check_call(argv)
+    else:
+        # mosquitto_pub 2.0.11 -l loses most of a large input (it gets to EOF and
+        # disconnects with messages still queued); 10,000 lines per run arrive whole.
+        with open(data) as f:
+            lines = f.readlines()
+        for start in range(0, len(lines), 10_000):
+            subprocess.run(argv + ["-l"], input="".join(lines[start:start + 10_000]), text=True,
+                           check=True)
 
-    def __init__(self, name, start, ready):
-        self.name, self._start, self._ready = name, start, ready
+
+class FerryPipeline:
+    name = "ferry"
+
+    def __init__(self, ferry, bootstrap, mqtt_url, filt, topic, work, tag):
+        self.bootstrap, self.topic = bootstrap, topic
+        d = tempfile.mkdtemp(dir=work, prefix="ferry-")
+        with open(f"{d}/ferry.toml", "w") as f:
+            f.write(f'[host]\nstate_dir = "{d}/state"\n'
+                    f'[kafka]\n"bootstrap.servers" = "{bootstrap}"\n')
+        with open(f"{d}/mqtt.toml", "w") as f:
+            f.write(f'plugin = "sensors"\ntopic = "{topic}"\n[config]\ndriver = "mqtt"\n'
+                    f'url = "{mqtt_url}"\ntopics = ["{filt}"]\nqos = 1\n'
+                    f'client_id = "bench-ferry-{tag}"\nhost = "bench"\n')
+        self.argv = [ferry, "run", "-c", f"{d}/ferry.toml", f"{d}/mqtt.toml"]
+        self.log = f"{d}/ferry.log"
+        self.proc = None
+
+    def _start(self):
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
+
+    def subscribe(self):
+        self._start()
+        wait_for("ferry subscribed", lambda: "subscribed to 1" in open(self.log).read(),
+                 proc=self.proc)
+        stop(self.proc)
+
+    def drain(self, n):
+        t0 = time.monotonic()
+        self._start()
+        wait_for("ferry drained the backlog", lambda: end_offset(self.bootstrap, self.topic) >= n,
+                 timeout=600, proc=self.proc)
+        secs = time.monotonic() - t0
+        rss = peak_rss_mb(self.proc.pid)
+        stop(self.proc)
+        if self.proc.returncode != 0:
+            raise RuntimeError(f"ferry exited with {self.proc.returncode}; log: {self.log}")
+        return secs, rss
+
+    def close(self):
+        if self.proc is not None:
+            stop(self.proc)
+
+
+class ReferencePipeline:
+    name = "reference"
+
+    def __init__(self, bootstrap, port, filt, topic, work, tag):
+        self.bootstrap, self.port, self.filt, self.topic = bootstrap, port, filt, topic
+        self.client_id, self.work, self.tag = f"bench-ref-{tag}", work, tag
         self.procs = []
 
-    def start(self):
-        self.procs = self._start()
+    def _sub(self, *extra):
+        return ["mosquitto_sub", "-h", "127.0.0.1", "-p", self.port, "-t", self.filt, "-q", "1",
+                "-c", "-i", self.client_id, *extra]
 
-    def wait_ready(self):
-        wait_for(f"{self.name} subscribed", self._ready, proc=self.procs[0])
+    def subscribe(self):
+        # A retained marker is sent the moment the subscription exists; -C 1 exits on it,
+        # leaving the persistent session behind.
+        publish(self.port, f"{self.filt[:-2]}/ready", None, retain=True)
+        sub = subprocess.Popen(self._sub("-C", "1"), stdout=subprocess.DEVNULL)
+        self.procs = [sub]
+        sub.wait(timeout=60)
 
-    def stop(self):
-        stop(self.procs)
-
-
-def ferry_pipeline(ferry, bootstrap, mqtt_url, filt, topic, work, tag):
-    d = tempfile.mkdtemp(dir=work, prefix="ferry-")
-    with open(f"{d}/ferry.toml", "w") as f:
-        f.write(f'[host]\nstate_dir = "{d}/state"\n[kafka]\n"bootstrap.servers" = "{bootstrap}"\n')
-    with open(f"{d}/mqtt.toml", "w") as f:
-        f.write(f'plugin = "sensors"\ntopic = "{topic}"\n[config]\ndriver = "mqtt"\n'
-                f'url = "{mqtt_url}"\ntopics = ["{filt}"]\nqos = 1\n'
-                f'client_id = "bench-ferry-{tag}"\nhost = "bench"\n')
-    log = f"{d}/ferry.log"
-    runs = [0]
-
-    def start():
-        runs[0] += 1
-        return [subprocess.Popen([ferry, "run", "-c", f"{d}/ferry.toml", f"{d}/mqtt.toml"],
-                                 stdout=subprocess.DEVNULL, stderr=open(log, "a"))]
-
-    def ready():
-        with open(log) as f:
-            return f.read().count("subscribed to 1") >= runs[0]
-
-    return Pipeline("ferry", start, ready)
-
-
-def reference_pipeline(bootstrap, port, filt, topic, work, tag):
-    err = open(f"{work}/reference-{tag}.log", "a")
-    marker = f"{filt[:-2]}/ready"
-
-    def start():
-        # -c -i: persistent session; -q 1: QoS 1 subscription, as ferry's.
-        sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-t", filt,
-                                "-q", "1", "-c", "-i", f"bench-ref-{tag}"],
-                               stdout=subprocess.PIPE, stderr=err)
-        pub = subprocess.Popen(["kcat", "-P", "-b", bootstrap, "-t", topic, "-X", "acks=all",
-                                "-X", "enable.idempotence=true"],
+    def drain(self, n):
+        rss = [f"{self.work}/rss-{self.tag}-{i}" for i in range(2)]
+        timed = lambda i, argv: ["/usr/bin/time", "-f", "%M", "-o", rss[i]] + argv  # noqa: E731
+        err = open(f"{self.work}/reference-{self.tag}.log", "a")
+        t0 = time.monotonic()
+        # -R: the retained marker comes again with the renewed subscription; skip it.
+        sub = subprocess.Popen(timed(0, self._sub("-R", "-C", str(n))), stdout=subprocess.PIPE,
+                               stderr=err)
+        pub = subprocess.Popen(timed(1, ["kcat", "-P", "-b", self.bootstrap, "-t", self.topic,
+                                         "-X", "acks=all", "-X", "enable.idempotence=true"]),
                                stdin=sub.stdout, stderr=err)
         sub.stdout.close()
-        return [sub, pub]
+        self.procs = [sub, pub]
+        for p in self.procs:
+            if p.wait(timeout=600) != 0:
+                raise RuntimeError(f"reference exited with {p.returncode}; see {err.name}")
+        secs = time.monotonic() - t0
+        return secs, sum(int(open(f).read().split()[-1]) for f in rss) / 1024.0
 
-    last = [0.0]
-
-    def ready():
-        # mosquitto_sub says nothing when it has subscribed: a marker message that reaches
-        # Kafka shows the whole pipe is up. One a second, so none is still on its way
-        # when the first arrives (measure() counts them all before the backlog).
-        if time.monotonic() - last[0] >= 1.0:
-            subprocess.check_call(["mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-t", marker,
-                                   "-m", "ready", "-q", "1"])
-            last[0] = time.monotonic()
-        return end_offset(bootstrap, topic) > 0
-
-    return Pipeline("reference", start, ready)
+    def close(self):
+        for p in self.procs:
+            stop(p)
 
 
-def publish(port, prefix, data):
-    with open(data) as stdin:
-        subprocess.check_call(["mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-t",
-                               f"{prefix}/dev1/temperature", "-q", "1", "-l"], stdin=stdin)
-
-
-def drain(pipeline, bootstrap, topic, target):
-    """Starts the pipeline; seconds until the topic holds `target` messages, peak RSS."""
-    t0 = time.monotonic()
-    pipeline.start()
-    wait_for(f"{pipeline.name} drained the backlog",
-             lambda: end_offset(bootstrap, topic) >= target, timeout=600, proc=pipeline.procs[-1])
-    secs = time.monotonic() - t0
-    rss = peak_rss_mb([p.pid for p in pipeline.procs])
-    pipeline.stop()
+def measure(pipeline, port, prefix, data, n):
+    try:
+        pipeline.subscribe()
+        publish(port, f"{prefix}/dev1/temperature", data)
+        ft.settle()
+        secs, rss = pipeline.drain(n)
+    finally:
+        pipeline.close()
+    got = end_offset(pipeline.bootstrap, pipeline.topic)
+    if got != n:
+        raise RuntimeError(f"{pipeline.name}: {got} messages in Kafka, {n} published")
     return secs, rss
-
-
-def measure(pipeline, bootstrap, port, prefix, topic, data, n):
-    pipeline.start()
-    pipeline.wait_ready()
-    pipeline.stop()
-    before = end_offset(bootstrap, topic)  # the reference's ready markers
-    publish(port, prefix, data)
-    ft.settle()
-    result = drain(pipeline, bootstrap, topic, before + n)
-    if end_offset(bootstrap, topic) != before + n:
-        raise RuntimeError(f"{pipeline.name}: {end_offset(bootstrap, topic) - before} messages "
-                           f"in Kafka, {n} published")
-    return result
 
 
 def main():
@@ -208,10 +220,10 @@ def main():
                 prefix, topic = f"bench/{tag}", f"bench.mqtt.{tag}"
                 filt = f"{prefix}/#"
                 if name == "ferry":
-                    p = ferry_pipeline(args.ferry, bootstrap, mqtt_url, filt, topic, work, tag)
+                    p = FerryPipeline(args.ferry, bootstrap, mqtt_url, filt, topic, work, tag)
                 else:
-                    p = reference_pipeline(bootstrap, port, filt, topic, work, tag)
-                secs, rss = measure(p, bootstrap, port, prefix, topic, data, args.messages)
+                    p = ReferencePipeline(bootstrap, port, filt, topic, work, tag)
+                secs, rss = measure(p, port, prefix, data, args.messages)
                 results[name].append((secs, rss))
                 print(f"  {name:<10} {args.messages / secs:>10,.0f} msgs/s {secs:>7.2f} s  "
                       f"peak RSS {rss:>6.1f} MB")

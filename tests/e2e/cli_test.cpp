@@ -37,6 +37,22 @@ TEST(Cli, PluginsListsTheBundledPluginsWithoutConfiguration) {
   for (const auto& p : j) names.insert(p["name"]);
   EXPECT_TRUE(names.contains("file-source"));
   EXPECT_TRUE(names.contains("file-sink"));
+  EXPECT_TRUE(names.contains("sensors"));
+}
+
+TEST(Cli, ShippedExampleFilesAreValid) {
+  std::vector<std::string> args{"validate", "-c", source_dir() + "/configs/ferry.toml"};
+  size_t examples = 0;
+  for (const auto& e :
+       std::filesystem::directory_iterator(source_dir() + "/configs/connectors.d")) {
+    if (e.path().extension() != ".example") continue;
+    args.push_back(e.path().string());
+    ++examples;
+  }
+  ASSERT_GE(examples, 2u);
+  auto r = ferry(args);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("ok: worker"), std::string::npos) << r.out;
 }
 
 TEST(Cli, DescribeRendersTheSchemaAsMarkdownAndJson) {
