@@ -25,7 +25,8 @@ namespace {
 constexpr ferry_option kOptions[] = {
     opt::one_of("driver", "hwmon|mqtt|simulated", nullptr,
                 "hwmon: this machine's /sys/class/hwmon and thermal zones; mqtt: readings "
-                "published by devices; simulated: a deterministic generator"),
+                "published by devices; simulated: a deterministic generator",
+                opt::kRequired),
     opt::duration("interval", "10s", "hwmon, simulated: time between two readings of a sensor", 10,
                   86'400'000),
     opt::duration("window", "1m", "Span length: one span per device per window", 1000, 86'400'000),

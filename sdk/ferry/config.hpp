@@ -86,9 +86,9 @@ constexpr ferry_option list(const char* name, const char* def, const char* doc,
 constexpr ferry_option boolean(const char* name, const char* def, const char* doc) {
   return make(name, FERRY_OPT_BOOL, def, doc);
 }
-constexpr ferry_option one_of(const char* name, const char* enums, const char* def,
-                              const char* doc) {
-  return make(name, FERRY_OPT_ENUM, def, doc, 0, enums);
+constexpr ferry_option one_of(const char* name, const char* enums, const char* def, const char* doc,
+                              uint32_t flags = 0) {
+  return make(name, FERRY_OPT_ENUM, def, doc, flags, enums);
 }
 constexpr ferry_option integer(const char* name, const char* def, const char* doc, double min,
                                double max) {

@@ -368,5 +368,31 @@ TEST(Sensors, ReconnectsWithBackoffWhenTheBrokerComesBackAndQos0Delivers) {
   EXPECT_EQ(std::set<int>(values.begin(), values.end()).size(), 200u);
 }
 
+TEST(Sensors, ConfigErrorsAreReportedBeforeAnythingRuns) {
+  TempDir dir;
+  auto validate = [&](const std::string& config) {
+    auto file = dir.write("c.toml", "plugin = \"sensors\"\ntopic = \"t\"\n[config]\n" + config);
+    return run_command({ferry_binary(), "validate", "-c", "/dev/null", file.string()},
+                       {{"FERRY_CONFIG", ""}});
+  };
+  struct Case {
+    std::string config, error;
+  } cases[] = {
+      {"", "missing required key \"driver\""},
+      {"driver = \"mqtt\"\n", "driver \"mqtt\" needs topics"},
+      {"driver = \"mqtt\"\ntopics = [\"a/#\"]\nurl = \"tcp://x\"\n",
+       "url must start with mqtt:// or mqtts://"},
+      {"driver = \"mqtt\"\ntopics = [\"a/#\"]\nsession = \"persistent\"\n",
+       "session = \"persistent\" needs a client_id"},
+      {"driver = \"simulated\"\nqos = 2\n", "qos"},
+  };
+  for (const auto& c : cases) {
+    auto r = validate(c.config);
+    EXPECT_EQ(r.exit_code, 1) << c.config;
+    EXPECT_NE((r.out + r.err).find(c.error), std::string::npos) << c.config << r.out << r.err;
+  }
+  EXPECT_EQ(validate("driver = \"hwmon\"\n").exit_code, 0);
+}
+
 }  // namespace
 }  // namespace ferry::test
