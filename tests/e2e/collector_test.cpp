@@ -4,8 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <thread>
+
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
+#include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait_for.hpp"
 
@@ -204,6 +207,46 @@ TEST_F(Collector, StateSurvivesARestartInTheMiddleOfAGroup) {
   EXPECT_EQ(out[0]["results"], json({{kA, kResultA}, {kB, kResultB}, {kC, kResultC}}));
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
   EXPECT_EQ(outputs(kGroup).size(), 1u);
+}
+
+TEST_F(Collector, BrokerOutageMidGroupLosesNothingAndTimeoutsStillFire) {
+  std::string kafka_dir = test_service_dir("kafka");
+  ASSERT_FALSE(kafka_dir.empty()) << "needs the ctest services fixture";
+  std::string kafka_sh = source_dir() + "/scripts/kafka.sh";
+  const std::string expiring = "E0CABCA1-64AE-40A3-ABEB-0741ACF1FF81";
+  FerryInstance ferry(dir_, worker_);
+  ferry.start();
+  send({create(kGroup, 600), done(kGroup, kA, kResultA), create(expiring, 5)});
+  ASSERT_TRUE(wait_until(
+      [&] {
+        size_t saved = 0;
+        for (const auto& m : kcat_consume(topic_ + ".ferry-state"))
+          if (m.value && (m.value->find(kA) != std::string::npos ||
+                          m.value->find(expiring) != std::string::npos))
+            ++saved;
+        return saved >= 2;
+      },
+      60s, 200ms))
+      << ferry.log();
+
+  // The broker freezes (SIGSTOP) past the consumer's session timeout and the expiring
+  // group's ttl; the collector must ride it out, rejoin, and still decide both groups once.
+  ASSERT_EQ(run_command({kafka_sh, "pause", kafka_dir}).exit_code, 0);
+  std::this_thread::sleep_for(10s);  // the outage itself, not a wait for an outcome
+  ASSERT_EQ(run_command({kafka_sh, "resume", kafka_dir}).exit_code, 0);
+
+  send({done(kGroup, kB, kResultB), done(kGroup, kC, kResultC)});
+  auto out = wait_outputs(kGroup);
+  ASSERT_EQ(out.size(), 1u) << ferry.log();
+  EXPECT_EQ(out[0]["type"], "EventGroupCollectorSuccess");
+  EXPECT_EQ(out[0]["results"], json({{kA, kResultA}, {kB, kResultB}, {kC, kResultC}}));
+  auto timed_out = wait_outputs(expiring);
+  ASSERT_EQ(timed_out.size(), 1u) << ferry.log();
+  EXPECT_EQ(timed_out[0]["type"], "EventGroupCollectorFailure");
+  EXPECT_TRUE(ferry.running());
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  EXPECT_EQ(outputs(kGroup).size(), 1u);
+  EXPECT_EQ(outputs(expiring).size(), 1u);
 }
 
 }  // namespace ferry::test
