@@ -29,6 +29,11 @@ size_t occurrences(const std::string& text, const std::string& what) {
   return n;
 }
 
+// Waits until the MQTT connector has subscribed `times` times (once per connection).
+bool subscribed(FerryInstance& ferry, size_t times = 1) {
+  return wait_until([&] { return occurrences(ferry.log(), "subscribed to 1") >= times; }, 60s);
+}
+
 std::string hwmon_connector(const std::string& topic, const std::filesystem::path& root,
                             const std::string& host) {
   return "plugin = \"sensors\"\ntopic = \"" + topic +
@@ -121,9 +126,7 @@ TEST(Sensors, MqttJsonAndNumbersArriveAndBadPayloadsGoToTheDeadLetterTopic) {
                      "") +
           "[errors]\ntolerance = \"all\"\ndead_letter_topic = \"" + dlq + "\"\n");
   ferry.start();
-  ASSERT_TRUE(
-      wait_until([&] { return ferry.log().find("subscribed to 1") != std::string::npos; }, 30s))
-      << ferry.log();
+  ASSERT_TRUE(subscribed(ferry)) << ferry.log();
 
   std::string p7 = prefix + "/berlin/press-7/", p8 = prefix + "/berlin/press-8/";
   mosquitto_pub(p7 + "temperature", R"({"value": 80.5, "unit": "C", "crit": 95})");
@@ -173,9 +176,7 @@ TEST(Sensors, MqttBurstOfTenThousandMessagesAllArriveOnce) {
   FerryInstance ferry(dir);
   ferry.add_connector("burst", mqtt_connector(topic, prefix + "/+"));
   ferry.start();
-  ASSERT_TRUE(
-      wait_until([&] { return ferry.log().find("subscribed to 1") != std::string::npos; }, 30s))
-      << ferry.log();
+  ASSERT_TRUE(subscribed(ferry)) << ferry.log();
   // mosquitto_pub -l sends one QoS 1 message per line as fast as the broker acks them.
   mosquitto_pub(prefix + "/dev1", "", 1, numbered_payloads(dir, "burst.txt", 0, 10000));
   ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= 10000; }, 120s)) << ferry.log();
@@ -196,9 +197,7 @@ TEST(Sensors, SigkillWithAPersistentSessionLosesNothingPublishedWhileDown) {
                       mqtt_connector(topic, prefix + "/#",
                                      "client_id = \"" + unique_topic("ferry") + "\"\nqos = 1\n"));
   ferry.start();
-  ASSERT_TRUE(
-      wait_until([&] { return ferry.log().find("subscribed to 1") != std::string::npos; }, 30s))
-      << ferry.log();
+  ASSERT_TRUE(subscribed(ferry)) << ferry.log();
   mosquitto_pub(prefix + "/a", "", 1, numbered_payloads(dir, "a.txt", 0, 1000));
   ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= 1000; }, 60s)) << ferry.log();
   ferry.kill9();
@@ -345,10 +344,7 @@ TEST(Sensors, ReconnectsWithBackoffWhenTheBrokerComesBackAndQos0Delivers) {
                                     "url = \"" +
                                     broker.url() + "\"\ntopics = [\"" + prefix + "/#\"]\n");
   ferry.start();
-  auto subscribed = [&](size_t times) {
-    return wait_until([&] { return occurrences(ferry.log(), "subscribed to 1") >= times; }, 60s);
-  };
-  ASSERT_TRUE(subscribed(1)) << ferry.log();
+  ASSERT_TRUE(subscribed(ferry)) << ferry.log();
   mosquitto_pub(prefix + "/a", "", 0, numbered_payloads(dir, "a.txt", 0, 100), broker.port());
   ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= 100; }, 30s)) << ferry.log();
 
@@ -358,7 +354,7 @@ TEST(Sensors, ReconnectsWithBackoffWhenTheBrokerComesBackAndQos0Delivers) {
       << ferry.log();
   broker.resume();
   // The subscription is renewed on the new connection: the broker forgot it.
-  ASSERT_TRUE(subscribed(2)) << ferry.log();
+  ASSERT_TRUE(subscribed(ferry, 2)) << ferry.log();
   mosquitto_pub(prefix + "/b", "", 0, numbered_payloads(dir, "b.txt", 100, 200), broker.port());
   ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= 200; }, 30s)) << ferry.log();
   EXPECT_TRUE(ferry.running());

@@ -22,12 +22,10 @@ std::string test_service_dir(const std::string& service) {
 std::string test_bootstrap() {
   if (const char* b = std::getenv("FERRY_TEST_BOOTSTRAP"); b && *b) return b;
   if (std::string dir = test_service_dir("kafka"); !dir.empty()) {
-    std::string s = read_file(dir + "/bootstrap");
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    if (!s.empty()) return s;
+    if (std::string s = read_line_file(dir + "/bootstrap"); !s.empty()) return s;
   }
   throw std::runtime_error(
-      "no test Kafka broker: run the suite with scripts/test.sh (or ctest, whose 'kafka' "
+      "no test Kafka broker: run the suite with scripts/test.sh (or ctest, whose 'services' "
       "fixture starts one), or set FERRY_TEST_BOOTSTRAP");
 }
 

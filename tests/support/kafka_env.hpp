@@ -1,4 +1,4 @@
-// The real Kafka broker that ctest's `kafka` fixture starts (scripts/kafka.sh), and
+// The real Kafka broker that ctest's `services` fixture starts (scripts/kafka.sh), and
 // kcat as the independent client that checks what ferry wrote.
 #pragma once
 

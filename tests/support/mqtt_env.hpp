@@ -1,4 +1,4 @@
-// The real mosquitto broker that ctest's `mqtt` fixture starts (scripts/mosquitto.sh),
+// The real mosquitto broker that ctest's `services` fixture starts (scripts/mosquitto.sh),
 // and mosquitto_pub as the independent publisher.
 #pragma once
 
@@ -15,12 +15,10 @@ namespace ferry::test {
 inline std::string test_mqtt_url() {
   if (const char* u = std::getenv("FERRY_TEST_MQTT"); u && *u) return u;
   if (std::string dir = test_service_dir("mqtt"); !dir.empty()) {
-    std::string s = read_file(dir + "/url");
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    if (!s.empty()) return s;
+    if (std::string s = read_line_file(dir + "/url"); !s.empty()) return s;
   }
   throw std::runtime_error(
-      "no test MQTT broker: run the suite with scripts/test.sh (or ctest, whose 'mqtt' fixture "
+      "no test MQTT broker: run the suite with scripts/test.sh (or ctest, whose 'services' fixture "
       "starts one), or set FERRY_TEST_MQTT=mqtt://127.0.0.1:PORT");
 }
 
@@ -57,9 +55,9 @@ class OwnMosquitto {
   void pause() { run("pause"); }
   void resume() { run("resume"); }
   // "url" (anonymous), "tls_url" (mqtts, client certificate) or "auth_url" (password).
-  std::string url(const std::string& which = "url") const { return line(which); }
-  std::string port() const { return line("port"); }
-  std::string password() const { return line("password"); }
+  std::string url(const std::string& which = "url") const { return read_line_file(dir_ / which); }
+  std::string port() const { return read_line_file(dir_ / "port"); }
+  std::string password() const { return read_line_file(dir_ / "password"); }
   // ca.crt, client.crt, client.key
   std::string file(const std::string& name) const { return (dir_ / name).string(); }
 
@@ -69,11 +67,6 @@ class OwnMosquitto {
     auto r = run_command({script(), command, dir_.string()});
     if (r.exit_code != 0)
       throw std::runtime_error("mosquitto.sh " + command + " failed: " + r.out + r.err);
-  }
-  std::string line(const std::string& name) const {
-    std::string s = read_file(dir_ / name);
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
   }
   std::filesystem::path dir_;
 };

@@ -46,4 +46,11 @@ inline std::string read_file(const std::filesystem::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// A one-line file a script wrote (an address, a port), without its newline.
+inline std::string read_line_file(const std::filesystem::path& p) {
+  std::string s = read_file(p);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
 }  // namespace ferry::test
