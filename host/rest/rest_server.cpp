@@ -13,21 +13,56 @@ RestServer::~RestServer() {
 }
 
 void RestServer::get(const std::string& pattern, Handler handler) {
-  server_->Get(pattern,
-               [h = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
-                 Request r;
-                 for (const auto& [k, v] : req.params) r.params[k] = v;
-                 for (size_t i = 1; i < req.matches.size(); ++i)
-                   r.captures.push_back(req.matches[i]);
-                 Reply reply;
-                 try {
-                   reply = h(r);
-                 } catch (const std::exception& e) {
-                   reply = Reply::error(500, e.what());
-                 }
-                 res.status = reply.status;
-                 res.set_content(reply.body.dump(), "application/json");
-               });
+  route(Method::kGet, pattern, std::move(handler));
+}
+void RestServer::put(const std::string& pattern, Handler handler) {
+  route(Method::kPut, pattern, std::move(handler));
+}
+void RestServer::post(const std::string& pattern, Handler handler) {
+  route(Method::kPost, pattern, std::move(handler));
+}
+void RestServer::del(const std::string& pattern, Handler handler) {
+  route(Method::kDelete, pattern, std::move(handler));
+}
+
+void RestServer::route(Method method, const std::string& pattern, Handler handler) {
+  auto adapter = [h = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+    Request r;
+    // A repeated parameter (?expand=status&expand=info) arrives joined by commas.
+    for (const auto& [k, v] : req.params) {
+      auto [it, fresh] = r.params.emplace(k, v);
+      if (!fresh) it->second += "," + v;
+    }
+    for (size_t i = 1; i < req.matches.size(); ++i) r.captures.push_back(req.matches[i]);
+    r.body = req.body;
+    Reply reply;
+    try {
+      reply = h(r);
+    } catch (const std::exception& e) {
+      reply = Reply::error(500, e.what());
+    }
+    res.status = reply.status;
+    if (reply.status == 204) return;
+    if (reply.content_type == "application/json") {
+      res.set_content(reply.body.dump(), reply.content_type.c_str());
+    } else {
+      res.set_content(reply.text, reply.content_type.c_str());
+    }
+  };
+  switch (method) {
+    case Method::kGet:
+      server_->Get(pattern, std::move(adapter));
+      break;
+    case Method::kPut:
+      server_->Put(pattern, std::move(adapter));
+      break;
+    case Method::kPost:
+      server_->Post(pattern, std::move(adapter));
+      break;
+    case Method::kDelete:
+      server_->Delete(pattern, std::move(adapter));
+      break;
+  }
 }
 
 bool RestServer::start(const std::string& listen, const std::string& token, std::string& error) {

@@ -23,13 +23,26 @@ namespace ferry::rest {
 struct Request {
   std::map<std::string, std::string> params;  // query parameters
   std::vector<std::string> captures;          // path regex groups
+  std::string body;
+
+  std::string param(const std::string& name, std::string fallback = {}) const {
+    auto it = params.find(name);
+    return it == params.end() ? fallback : it->second;
+  }
 };
 
 struct Reply {
   int status = 200;
-  nlohmann::json body;
+  nlohmann::json body;  // not sent with 204
+  std::string content_type = "application/json";
+  std::string text;  // sent instead of body when content_type is not JSON
+  Reply() = default;
+  Reply(int s, nlohmann::json b) : status(s), body(std::move(b)) {}
   static Reply error(int status, std::string message) {
-    return {status, {{"error_code", status}, {"message", std::move(message)}}};
+    Reply r;
+    r.status = status;
+    r.body = {{"error_code", status}, {"message", std::move(message)}};
+    return r;
   }
 };
 
@@ -42,6 +55,9 @@ class RestServer {
 
   // `pattern` is a regex over the path, e.g. R"(/spans/([^/]+))".
   void get(const std::string& pattern, Handler handler);
+  void put(const std::string& pattern, Handler handler);
+  void post(const std::string& pattern, Handler handler);
+  void del(const std::string& pattern, Handler handler);
 
   // Binds "host:port" (port 0 = any free port) and serves in the background. The token,
   // when not empty, is required as "Authorization: Bearer <token>".
@@ -50,6 +66,9 @@ class RestServer {
   int port() const { return port_; }
 
  private:
+  enum class Method { kGet, kPut, kPost, kDelete };
+  void route(Method method, const std::string& pattern, Handler handler);
+
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

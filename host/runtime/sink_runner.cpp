@@ -152,6 +152,7 @@ void SinkRunner::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     log_->info("assigned {} partition(s)", parts->cnt);
     rd_kafka_assign(consumer_.get(), parts);
+    if (paused_) set_paused(parts, true);
     std::set<TopicPartition> got;
     for (int i = 0; i < parts->cnt; ++i)
       got.insert({parts->elems[i].topic, parts->elems[i].partition});
@@ -189,6 +190,24 @@ void SinkRunner::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_
   });
   log_->info("revoked {} partition(s)", parts->cnt);
   rd_kafka_assign(consumer_.get(), nullptr);
+}
+
+void SinkRunner::set_paused(rd_kafka_topic_partition_list_t* partitions, bool paused) {
+  auto e = paused ? rd_kafka_pause_partitions(consumer_.get(), partitions)
+                  : rd_kafka_resume_partitions(consumer_.get(), partitions);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+    log_->warn("cannot {} partitions: {}", paused ? "pause" : "resume", rd_kafka_err2str(e));
+}
+
+void SinkRunner::apply_pause() {
+  bool want = env_.is_paused();
+  if (want == paused_) return;
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(consumer_.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  kafka::PartitionListPtr owned(assigned);
+  set_paused(owned.get(), want);
+  paused_ = want;
+  log_->info("{}", want ? "paused" : "resumed");
 }
 
 void SinkRunner::consume_batch(std::vector<kafka::MessagePtr>& batch, int timeout_ms) {
@@ -482,6 +501,7 @@ Status SinkRunner::run(const std::atomic<bool>& stop) {
   auto next_commit = Clock::now() + flush_every;
   std::vector<kafka::MessagePtr> batch;
   while (!stop.load(std::memory_order_relaxed)) {
+    apply_pause();
     batch.clear();
     consume_batch(batch, 100);
     if (!failure_.empty()) return Status::Fatal(failure_);

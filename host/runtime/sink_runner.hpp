@@ -44,6 +44,10 @@ class SinkRunner final : public TaskHost {
   Status deliver(const std::vector<kafka::MessagePtr>& batch);
   Status flush_and_commit();
   void leave_group();
+  // Follows the connector's PAUSED state: paused partitions fetch nothing, but the
+  // task keeps polling so it stays in the group.
+  void apply_pause();
+  void set_paused(rd_kafka_topic_partition_list_t* partitions, bool paused);
   template <typename F>
   Status with_retries(const char* what, F&& call);
   void publish_metrics();
@@ -75,6 +79,7 @@ class SinkRunner final : public TaskHost {
   Clock::time_point next_span_check_{};
   bool span_errors_unflushed_ = false;
   std::string failure_;
+  bool paused_ = false;
 
   uint64_t records_in_ = 0, bytes_in_ = 0, dead_lettered_ = 0;
   uint64_t published_in_ = 0, published_bytes_ = 0, published_dlq_ = 0;

@@ -345,8 +345,9 @@ Status SourceRunner::run(const std::atomic<bool>& stop) {
     if (!failure_.empty()) return Status::Fatal(failure_);
     if (spans_) spans_->tick();
     size_t in_flight = tracker_.in_flight_records();
+    // Paused: deliveries and commits go on, the plugin is not asked for more.
     bool room = in_flight < static_cast<size_t>(c.max_in_flight) &&
-                tracker_.in_flight_bytes() < c.max_in_flight_bytes;
+                tracker_.in_flight_bytes() < c.max_in_flight_bytes && !env_.is_paused();
     if (room) {
       auto max = static_cast<uint32_t>(
           std::min<size_t>(kMaxRecordsPerPoll, static_cast<size_t>(c.max_in_flight) - in_flight));

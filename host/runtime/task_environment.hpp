@@ -1,6 +1,7 @@
 // Everything a task runner needs from the worker, bundled so runners stay testable.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -38,6 +39,11 @@ struct TaskEnvironment {
   // Host-wide span services; null when the host runs without them.
   spans::SpanPublisher* span_publisher = nullptr;
   spans::SpanTracker* span_tracker = nullptr;
+  // Set while the connector is PAUSED: the task keeps its resources (and group
+  // membership) and finishes what is in flight, but moves no new records.
+  const std::atomic<bool>* paused = nullptr;
+
+  bool is_paused() const { return paused != nullptr && paused->load(std::memory_order_relaxed); }
 };
 
 }  // namespace ferry::runtime

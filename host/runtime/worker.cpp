@@ -13,6 +13,8 @@
 #include "common/logging.hpp"
 #include "config/config_loader.hpp"
 #include "kafka/client_config.hpp"
+#include "rest/admin_routes.hpp"
+#include "rest/connect_routes.hpp"
 #include "spans/span_routes.hpp"
 
 namespace ferry::runtime {
@@ -37,12 +39,13 @@ void Worker::block_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-bool Worker::start_connector(config::ConnectorConfig cfg) {
+bool Worker::start_connector(config::ConnectorConfig cfg, std::string* error_out) {
   std::string name = cfg.name, error;
   SpanServices spans{span_publisher_.get(), span_tracker_.get()};
   auto c = Connector::create(std::move(cfg), cfg_, overrides_, metrics_, spans, error);
   if (!c) {
     log_->error("connector {} not started: {}", name, error);
+    if (error_out != nullptr) *error_out = "connector " + name + " not started: " + error;
     return false;
   }
   log_->info("starting connector {} (plugin {}, {} task(s))", name, c->config().plugin,
@@ -77,6 +80,8 @@ void Worker::start_rest() {
   }
   auto server = std::make_unique<rest::RestServer>();
   spans::add_span_routes(*server, span_tracker_.get());
+  rest::add_connect_routes(*server, *this);
+  rest::add_admin_routes(*server, *this);
   std::string error;
   if (!server->start(cfg_.rest.str("listen"), token, error)) {
     // The data plane matters more than the API: keep running, loudly.
@@ -91,6 +96,7 @@ void Worker::start_rest() {
   if (auto err = write_file_atomically(cfg_.state_dir / "rest.address", address + "\n"))
     log_->warn("cannot write {}: {}", (cfg_.state_dir / "rest.address").string(), *err);
   rest_ = std::move(server);
+  worker_id_ = address;
 }
 
 void Worker::update_sink_groups() {
@@ -103,18 +109,23 @@ void Worker::update_sink_groups() {
 }
 
 void Worker::stop_all() {
+  std::lock_guard lock(mu_);
   for (auto& [name, c] : connectors_) c->request_stop();  // all drain in parallel
   for (auto& [name, c] : connectors_) c->join();
   connectors_.clear();
 }
 
-void Worker::reload() {
+Worker::ReloadResult Worker::reload() {
+  std::lock_guard lock(mu_);
   log_->info("reloading connector files");
+  ReloadResult result;
   config::Diagnostics diags;
   auto files = config::connector_files(cfg_, named_files_, diags);
   auto loaded = config::load_connectors(files, catalog_, diags);
-  for (const auto& d : diags.items())
+  for (const auto& d : diags.items()) {
     log_->error("reload: {} (the running version, if any, keeps running)", d.str());
+    result.errors.push_back(d.str());
+  }
   std::set<std::string> wanted;
   std::set<std::string> bad_paths;
   for (const auto& d : diags.items()) bad_paths.insert(d.path);
@@ -124,15 +135,41 @@ void Worker::reload() {
     if (it != connectors_.end() && it->second->config().content_hash == cfg.content_hash &&
         it->second->config().path == cfg.path)
       continue;
-    if (it != connectors_.end()) stop_connector(cfg.name);
-    start_connector(std::move(cfg));
+    bool existed = it != connectors_.end();
+    if (existed) stop_connector(cfg.name);
+    std::string name = cfg.name, error;
+    if (start_connector(std::move(cfg), &error)) {
+      (existed ? result.restarted : result.started).push_back(name);
+    } else {
+      result.errors.push_back(error);
+      if (existed) result.stopped.push_back(name);
+    }
   }
   std::vector<std::string> gone;
   for (const auto& [name, c] : connectors_) {
     // A file that is now invalid keeps its old connector running.
     if (!wanted.contains(name) && !bad_paths.contains(c->config().path)) gone.push_back(name);
   }
-  for (const auto& name : gone) stop_connector(name);
+  for (const auto& name : gone) {
+    stop_connector(name);
+    result.stopped.push_back(name);
+  }
+  return result;
+}
+
+std::vector<std::string> Worker::connector_names() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, c] : connectors_) names.push_back(name);
+  return names;
+}
+
+bool Worker::with_connector(const std::string& name, const std::function<void(Connector&)>& fn) {
+  std::lock_guard lock(mu_);
+  auto it = connectors_.find(name);
+  if (it == connectors_.end()) return false;
+  fn(*it->second);
+  return true;
 }
 
 int Worker::run(std::vector<config::ConnectorConfig> connectors) {
@@ -186,12 +223,19 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
     collector_ = spans::GroupCollector::start(std::move(s), error);
     if (!collector_) log_->error("{}; running without the group collector", error);
   }
+  worker_id_ = cfg_.host_id;
   start_rest();
-  for (auto& c : connectors) start_connector(std::move(c));
-  if (connectors_.empty()) log_->warn("no connectors configured; waiting for SIGHUP");
-  log_->info("ferry running as {} ({} connector(s))", cfg_.host_id, connectors_.size());
+  size_t count = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& c : connectors) start_connector(std::move(c));
+    count = connectors_.size();
+  }
+  if (count == 0) log_->warn("no connectors configured; waiting for SIGHUP");
+  log_->info("ferry running as {} ({} connector(s))", cfg_.host_id, count);
+  ready_ = true;
   // A no-op unless systemd started us with Type=notify (NOTIFY_SOCKET set).
-  sd_notifyf(0, "READY=1\nSTATUS=running %zu connector(s)", connectors_.size());
+  sd_notifyf(0, "READY=1\nSTATUS=running %zu connector(s)", count);
 
   sigset_t set;
   sigemptyset(&set);
@@ -204,13 +248,14 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
     if (sig == SIGHUP) {
       sd_notify(0, "RELOADING=1");
       reload();
-      sd_notifyf(0, "READY=1\nSTATUS=running %zu connector(s)", connectors_.size());
+      sd_notifyf(0, "READY=1\nSTATUS=running %zu connector(s)", connector_names().size());
       continue;
     }
     log_->info("received {}, draining and stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     sd_notify(0, "STOPPING=1\nSTATUS=draining in-flight records");
     break;
   }
+  ready_ = false;
   if (rest_) rest_->stop();
   stop_all();
   rest_.reset();

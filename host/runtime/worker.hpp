@@ -2,8 +2,11 @@
 // every connector, reloads on SIGHUP and drains on SIGTERM/SIGINT.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -32,10 +35,29 @@ class Worker {
   // Blocks the signals the worker handles, before any thread exists.
   static void block_signals();
 
+  struct ReloadResult {
+    std::vector<std::string> started, restarted, stopped;
+    std::vector<std::string> errors;  // invalid files; their running versions keep running
+  };
+  // Compares the connector files with what runs: starts, restarts and stops only the
+  // connectors whose files were added, changed or removed. SIGHUP and POST /reload.
+  ReloadResult reload();
+
+  // For the REST API. Each takes the worker's lock, so a reload and a REST call never
+  // see a connector half started.
+  std::vector<std::string> connector_names() const;
+  // Runs `fn` on the named connector under the lock; false when there is none.
+  bool with_connector(const std::string& name, const std::function<void(Connector&)>& fn);
+  bool ready() const { return ready_.load(); }
+  const config::WorkerConfig& config() const { return cfg_; }
+  const plugins::PluginCatalog& catalog() const { return catalog_; }
+  MetricsRegistry& metrics() { return metrics_; }
+  // "host:port" of the REST API, Connect's worker_id; the host id without REST.
+  const std::string& worker_id() const { return worker_id_; }
+
  private:
-  bool start_connector(config::ConnectorConfig cfg);
+  bool start_connector(config::ConnectorConfig cfg, std::string* error = nullptr);
   void stop_connector(const std::string& name);
-  void reload();
   void stop_all();
   void update_sink_groups();
   void start_rest();
@@ -50,7 +72,10 @@ class Worker {
   std::unique_ptr<spans::GroupCollector> collector_;
   config::KafkaProperties overrides_;
   MetricsRegistry metrics_;
+  mutable std::mutex mu_;  // guards connectors_
   std::map<std::string, std::unique_ptr<Connector>> connectors_;
+  std::atomic<bool> ready_{false};
+  std::string worker_id_;
   std::shared_ptr<spdlog::logger> log_;
 };
 

@@ -122,7 +122,13 @@ class FileSource final : public SourceTask {
     return Status::Ok();
   }
 
+  // Lines still on disk need no hand-over: the next start reads them from the
+  // committed offset. Reading on would only delay the stop (and move records while a
+  // paused connector shuts down).
+  void stop() override { stopping_ = true; }
+
   Status poll(uint32_t max_records) override {
+    if (stopping_) return Status::Ok();
     auto now = Clock::now();
     if (now >= next_scan_) {
       scan(now);
@@ -462,6 +468,7 @@ class FileSource final : public SourceTask {
   bool warned_empty_ = false;
   bool ever_matched_ = false;
   bool first_scan_ = true;
+  bool stopping_ = false;
   Clock::time_point next_scan_{};
 };
 

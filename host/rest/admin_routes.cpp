@@ -1,0 +1,89 @@
+#include "rest/admin_routes.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/logging.hpp"
+#include "runtime/worker.hpp"
+
+namespace ferry::rest {
+namespace {
+
+using nlohmann::json;
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (s == "WARNING") return "WARN";
+  if (s == "CRITICAL") return "FATAL";
+  return s;
+}
+
+}  // namespace
+
+void add_admin_routes(RestServer& server, runtime::Worker& worker) {
+  runtime::Worker* w = &worker;
+  // Live as long as the process answers; ready once every connector was started
+  // (Connect 3.9's /health answers 503 "starting" until then).
+  server.get(R"(/health/?)", [w](const Request&) {
+    if (!w->ready())
+      return Reply{503,
+                   {{"status", "starting"},
+                    {"message", "Worker is still starting up (or is shutting down)."}}};
+    int running = 0, failed = 0, paused = 0;
+    auto names = w->connector_names();
+    for (const auto& n : names) {
+      w->with_connector(n, [&](runtime::Connector& c) {
+        for (const auto& t : c.status().tasks) {
+          if (t.state == "RUNNING") ++running;
+          if (t.state == "FAILED") ++failed;
+          if (t.state == "PAUSED") ++paused;
+        }
+      });
+    }
+    // A failed task is restarted by its supervisor: the worker itself stays healthy.
+    return Reply{200,
+                 {{"status", "healthy"},
+                  {"message", "Worker has completed startup and is ready to handle requests."},
+                  {"connectors", names.size()},
+                  {"tasks", {{"running", running}, {"failed", failed}, {"paused", paused}}}}};
+  });
+
+  server.post(R"(/reload/?)", [w](const Request&) {
+    auto r = w->reload();
+    json body = {{"started", r.started},
+                 {"restarted", r.restarted},
+                 {"stopped", r.stopped},
+                 {"errors", r.errors}};
+    if (r.errors.empty()) return Reply{200, std::move(body)};
+    // Connect's error shape, plus what did change, so `curl -f` fails on a bad file.
+    std::string message = "some connector files are invalid; their running versions keep running:";
+    for (const auto& e : r.errors) message += "\n" + e;
+    body["error_code"] = 400;
+    body["message"] = message;
+    return Reply{400, std::move(body)};
+  });
+
+  server.get(R"(/admin/loggers/?)", [](const Request&) {
+    json out = json::object();
+    for (const auto& [name, level] : logging::levels()) out[name] = {{"level", upper(level)}};
+    return Reply{200, std::move(out)};
+  });
+  server.get(R"(/admin/loggers/(.+))", [](const Request& req) {
+    auto all = logging::levels();
+    auto it = all.find(req.captures[0]);
+    if (it == all.end()) return Reply::error(404, "Logger " + req.captures[0] + " not found");
+    return Reply{200, {{"level", upper(it->second)}}};
+  });
+  server.put(R"(/admin/loggers/(.+))", [](const Request& req) {
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("level") || !body["level"].is_string())
+      return Reply::error(400, "the body must be {\"level\": \"DEBUG\"} (or TRACE, INFO, ...)");
+    auto changed = logging::set_level(req.captures[0], body["level"].get<std::string>());
+    if (!changed)
+      return Reply::error(400, "unknown level " + body["level"].get<std::string>() +
+                                   " (TRACE, DEBUG, INFO, WARN, ERROR, FATAL or OFF)");
+    return Reply{200, json(*changed)};
+  });
+}
+
+}  // namespace ferry::rest
