@@ -10,7 +10,8 @@ BUILD_PKGS=(
   rapidjson-dev libsystemd-dev prometheus-cpp-dev libmosquitto-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
 )
-TEST_PKGS=(kcat mosquitto mosquitto-clients openssl default-jdk-headless maven python3 procps util-linux time)
+TEST_PKGS=(kcat mosquitto mosquitto-clients openssl default-jdk-headless maven python3
+           python3-prometheus-client systemd procps util-linux time)
 
 want=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" != "--build-only" ]]; then want+=("${TEST_PKGS[@]}"); fi

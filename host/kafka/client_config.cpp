@@ -59,6 +59,8 @@ config::KafkaProperties producer_defaults(int64_t retry_timeout_ms) {
       {"queue.buffering.max.messages", "1000000"},
       {"queue.buffering.max.kbytes", "1048576"},
       {"client.id", "ferry"},
+      // Feeds /metrics (queue depth, broker round-trip times, errors).
+      {"statistics.interval.ms", "15000"},
   };
 }
 
@@ -70,6 +72,7 @@ config::KafkaProperties consumer_defaults(const std::string& group_id) {
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},
       {"client.id", "ferry"},
+      {"statistics.interval.ms", "15000"},
   };
 }
 

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "common/logging.hpp"
+#include "runtime/prometheus_text.hpp"
 #include "runtime/worker.hpp"
 
 namespace ferry::rest {
@@ -46,6 +47,23 @@ void add_admin_routes(RestServer& server, runtime::Worker& worker) {
                   {"message", "Worker has completed startup and is ready to handle requests."},
                   {"connectors", names.size()},
                   {"tasks", {{"running", running}, {"failed", failed}, {"paused", paused}}}}};
+  });
+
+  server.get(R"(/metrics/?)", [w](const Request&) {
+    runtime::MetricsSources src;
+    src.registry = &w->metrics();
+    for (const auto& n : w->connector_names())
+      w->with_connector(n,
+                        [&](runtime::Connector& c) { src.connectors.emplace_back(n, c.status()); });
+    std::optional<spans::SpanTracker::Stats> spans;
+    if (const auto* tracker = w->span_tracker()) {
+      spans = tracker->stats();
+      src.spans = &*spans;
+    }
+    Reply r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.text = runtime::prometheus_text(src);
+    return r;
   });
 
   server.post(R"(/reload/?)", [w](const Request&) {

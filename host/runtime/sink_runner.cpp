@@ -28,6 +28,11 @@ void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition
   static_cast<SinkRunner*>(runner)->on_rebalance(err, parts);
 }
 
+int kafka_stats(rd_kafka_t*, char* json, size_t len, void* runner) {
+  static_cast<SinkRunner*>(runner)->on_kafka_stats(json, len);
+  return 0;  // librdkafka frees json
+}
+
 void dead_letter_cb(rd_kafka_t*, const rd_kafka_message_t* msg, void* runner) {
   static_cast<SinkRunner*>(runner)->on_dead_letter_delivery(*msg);
 }
@@ -59,6 +64,7 @@ Status SinkRunner::create_consumer() {
   if (!conf) return Status::Config(error);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &rebalance_cb);
+  rd_kafka_conf_set_stats_cb(conf.get(), &kafka_stats);
   std::array<char, 512> err{};
   consumer_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err.data(), err.size()));
   if (!consumer_) return Status::Config(std::string("cannot create consumer: ") + err.data());
@@ -321,6 +327,7 @@ Status SinkRunner::deliver(const std::vector<kafka::MessagePtr>& batch) {
 
 Status SinkRunner::flush_and_commit() {
   if (pending_.empty() && span_changes_.empty()) return Status::Ok();
+  auto started = Clock::now();
   Status s = with_retries("flush", [&] {
     ferry_error err{};
     return PluginTask::wrap(plugin_.plugin()->sink_flush(plugin_.get(), &err), err);
@@ -358,6 +365,7 @@ Status SinkRunner::flush_and_commit() {
   }
   pending_.clear();
   uncommitted_records_ = 0;
+  commit_latency_.observe(std::chrono::duration<double>(Clock::now() - started).count());
   publish_metrics();
   return Status::Ok();
 }
@@ -366,6 +374,8 @@ void SinkRunner::publish_metrics() {
   publish_count("records_in", records_in_, published_in_);
   publish_count("bytes_in", bytes_in_, published_bytes_);
   publish_count("dead_letter_records", dead_lettered_, published_dlq_);
+  metrics_.observe("commit_latency_seconds", connector_, task_id_, commit_latency_);
+  commit_latency_ = {};
 }
 
 bool SinkRunner::span_hooks() const {

@@ -81,6 +81,7 @@ class SinkRunner final : public TaskHost {
   std::string failure_;
   bool paused_ = false;
 
+  Histogram commit_latency_;
   uint64_t records_in_ = 0, bytes_in_ = 0, dead_lettered_ = 0;
   uint64_t published_in_ = 0, published_bytes_ = 0, published_dlq_ = 0;
 };

@@ -20,6 +20,11 @@ void delivery_report(rd_kafka_t*, const rd_kafka_message_t* msg, void* runner) {
   static_cast<SourceRunner*>(runner)->on_delivery(*msg);
 }
 
+int kafka_stats(rd_kafka_t*, char* json, size_t len, void* runner) {
+  static_cast<SourceRunner*>(runner)->on_kafka_stats(json, len);
+  return 0;  // librdkafka frees json
+}
+
 void span_committable(void* ledger, void* span, uint64_t seq) {
   static_cast<spans::SpanLedger*>(ledger)->committable(static_cast<spans::SpanLedger::Span*>(span),
                                                        seq);
@@ -77,6 +82,7 @@ Status SourceRunner::create_producer() {
   if (!conf) return Status::Config(error);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &delivery_report);
+  rd_kafka_conf_set_stats_cb(conf.get(), &kafka_stats);
   std::array<char, 512> err{};
   producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err.data(), err.size()));
   if (!producer_) return Status::Config(std::string("cannot create producer: ") + err.data());
@@ -200,6 +206,8 @@ void SourceRunner::on_delivery(const rd_kafka_message_t& msg) {
   if (msg.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     ++records_out_;
     bytes_out_ += msg.len + msg.key_len;
+    if (int64_t us = rd_kafka_message_latency(&msg); us >= 0)
+      produce_latency_.observe(static_cast<double>(us) / 1e6);
     if (entry != nullptr && entry->span != nullptr && !entry->dead_lettered)
       spans_->acked(static_cast<spans::SpanLedger::Span*>(entry->span),
                     rd_kafka_topic_name(msg.rkt), msg.partition, msg.offset);
@@ -240,8 +248,10 @@ Status SourceRunner::commit_offsets() {
   if (spans_) changes = spans_->take_changes();
   if (committable.empty() && changes.empty()) return Status::Ok();
   for (auto& [p, o] : committable) changes[p] = o;
+  auto started = Clock::now();
   if (auto err = env_.offsets->update(changes))
     return Status::Retriable("cannot save source offsets: " + *err);
+  commit_latency_.observe(std::chrono::duration<double>(Clock::now() - started).count());
   if (plugin_.get() != nullptr && plugin_.plugin()->source_committed != nullptr) {
     for (const auto& [p, o] : committable)
       plugin_.plugin()->source_committed(plugin_.get(), ferry_bytes{p.data(), p.size()},
@@ -256,6 +266,10 @@ void SourceRunner::publish_metrics() {
   publish_count("bytes_out", bytes_out_, published_bytes_);
   publish_count("dead_letter_records", dead_lettered_, published_dlq_);
   metrics_.set("in_flight_records", connector_, task_id_, double(tracker_.in_flight_records()));
+  metrics_.observe("produce_latency_seconds", connector_, task_id_, produce_latency_);
+  metrics_.observe("commit_latency_seconds", connector_, task_id_, commit_latency_);
+  produce_latency_ = {};
+  commit_latency_ = {};
 }
 
 Status SourceRunner::poll_plugin(uint32_t max_records, Clock::time_point& retry_since,

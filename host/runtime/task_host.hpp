@@ -40,6 +40,8 @@ class TaskHost : public ferry_host {
   virtual ferry_status span_close(ferry_bytes key, ferry_error* err);
 
   void log(ferry_log_level level, std::string_view message);
+  // librdkafka's statistics callback for this task's clients.
+  void on_kafka_stats(const char* json, size_t len);
   void counter_add(const char* name, double delta);
   void gauge_set(const char* name, double value);
   void offsets_list(ferry_bytes_fn fn, void* user);

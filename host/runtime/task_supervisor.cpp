@@ -80,6 +80,7 @@ void TaskSupervisor::loop() {
     }
     if (result.ok() && stop_) break;
     set_state(TaskState::kFailed, result.message());
+    env_.metrics->add("task_failures", env_.connector->name, env_.task_id, 1);
     // A task that ran fine for a while before failing starts over with a short delay.
     if (std::chrono::steady_clock::now() - started > std::chrono::minutes(5))
       backoff = std::chrono::milliseconds(1000);

@@ -63,6 +63,7 @@ void Worker::stop_connector(const std::string& name) {
   it->second->request_stop();
   it->second->join();
   connectors_.erase(it);
+  metrics_.remove_connector(name);
   update_sink_groups();
 }
 

@@ -52,6 +52,7 @@ class Worker {
   const config::WorkerConfig& config() const { return cfg_; }
   const plugins::PluginCatalog& catalog() const { return catalog_; }
   MetricsRegistry& metrics() { return metrics_; }
+  const spans::SpanTracker* span_tracker() const { return span_tracker_.get(); }
   // "host:port" of the REST API, Connect's worker_id; the host id without REST.
   const std::string& worker_id() const { return worker_id_; }
 

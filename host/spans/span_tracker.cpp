@@ -250,7 +250,12 @@ void SpanTracker::apply(int32_t partition, const nlohmann::json& e) {
   } else if (type == "span.delivered") {
     s.closed = s.delivered = true;
     s.count = e.value("count", s.count);
-    if (s.delivered_at_ms == 0) s.delivered_at_ms = parse_time(e.value("at", ""));
+    if (s.delivered_at_ms == 0) {
+      s.delivered_at_ms = parse_time(e.value("at", ""));
+      if (s.opened_at_ms > 0 && s.delivered_at_ms >= s.opened_at_ms)
+        delivery_latency_[s.connector].observe(
+            static_cast<double>(s.delivered_at_ms - s.opened_at_ms) / 1000.0);
+    }
     // A span announced twice (a source restarted before saving that it had) may have
     // records at more offsets the second time: completion needs them all.
     if (const auto& t = e.value("topics", nlohmann::json::array()); t.is_array())
@@ -269,7 +274,11 @@ void SpanTracker::apply(int32_t partition, const nlohmann::json& e) {
   } else if (type == "span.completed") {
     std::string group = e.value("group", "");
     s.completing.erase(group);
-    s.completed.emplace(group, e);
+    if (s.completed.emplace(group, e).second && s.opened_at_ms > 0) {
+      int64_t at = parse_time(e.value("completed_at", ""));
+      if (at >= s.opened_at_ms)
+        completion_latency_[s.connector].observe(static_cast<double>(at - s.opened_at_ms) / 1000.0);
+    }
   } else if (type == "span.error") {
     s.errors[e.value("group", "")].insert(e.value("seq", uint64_t{0}));
   } else if (type == "span.failed") {
@@ -502,6 +511,15 @@ std::vector<nlohmann::json> SpanTracker::list(const std::string& state) const {
     if (!state.empty() && state_of(s, groups_for(s)) != state) continue;
     out.push_back(to_json(s));
   }
+  return out;
+}
+
+SpanTracker::Stats SpanTracker::stats() const {
+  std::lock_guard lock(mu_);
+  Stats out;
+  for (const auto& [id, s] : spans_) ++out.by_state[{s.connector, state_of(s, groups_for(s))}];
+  out.delivery_latency = delivery_latency_;
+  out.completion_latency = completion_latency_;
   return out;
 }
 

@@ -30,6 +30,7 @@
 
 #include "config/kafka_properties.hpp"
 #include "kafka/kafka_handles.hpp"
+#include "runtime/metrics_registry.hpp"
 #include "spans/span_publisher.hpp"
 
 namespace ferry::spans {
@@ -69,6 +70,14 @@ class SpanTracker {
   std::optional<nlohmann::json> get(const std::string& span_id) const;
   // state: "" (all), open, delivered, completed, failed, expired.
   std::vector<nlohmann::json> list(const std::string& state) const;
+
+  // For /metrics: spans known now by connector and state, and how long spans took
+  // from opening to delivered and to completed (observed when this tracker saw it).
+  struct Stats {
+    std::map<std::pair<std::string, std::string>, uint64_t> by_state;
+    std::map<std::string, runtime::Histogram> delivery_latency, completion_latency;
+  };
+  Stats stats() const;
 
  private:
   struct Span {
@@ -116,6 +125,7 @@ class SpanTracker {
   std::map<std::string, std::map<std::string, std::vector<std::string>>> host_sink_groups_;
   std::map<int32_t, int64_t> read_upto_;  // reader: next offset per partition
   std::map<int32_t, int64_t> owned_;      // partition -> end offset when we got it
+  std::map<std::string, runtime::Histogram> delivery_latency_, completion_latency_;
 
   std::atomic<bool> stop_{false};
   std::thread thread_;
