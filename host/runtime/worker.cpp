@@ -1,7 +1,6 @@
 #include "runtime/worker.hpp"
 
 #include <signal.h>
-#include <systemd/sd-daemon.h>
 
 #include <filesystem>
 #include <fstream>
@@ -15,6 +14,7 @@
 #include "kafka/client_config.hpp"
 #include "rest/admin_routes.hpp"
 #include "rest/connect_routes.hpp"
+#include "runtime/service_notifier.hpp"
 #include "spans/span_routes.hpp"
 
 namespace ferry::runtime {
@@ -158,6 +158,26 @@ Worker::ReloadResult Worker::reload() {
   return result;
 }
 
+std::string Worker::status_line() const {
+  std::lock_guard lock(mu_);
+  size_t running = 0, failed = 0, paused = 0, stopped = 0;
+  for (const auto& [name, c] : connectors_) {
+    auto s = c->status();
+    if (s.state == "STOPPED") ++stopped;
+    for (const auto& t : s.tasks) {
+      if (t.state == "RUNNING") ++running;
+      if (t.state == "FAILED") ++failed;
+      if (t.state == "PAUSED") ++paused;
+    }
+  }
+  std::string line =
+      fmt::format("{} connector(s): {} task(s) running", connectors_.size(), running);
+  if (failed > 0) line += fmt::format(", {} FAILED", failed);
+  if (paused > 0) line += fmt::format(", {} paused", paused);
+  if (stopped > 0) line += fmt::format(", {} connector(s) stopped", stopped);
+  return line;
+}
+
 std::vector<std::string> Worker::connector_names() const {
   std::lock_guard lock(mu_);
   std::vector<std::string> names;
@@ -235,25 +255,36 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
   if (count == 0) log_->warn("no connectors configured; waiting for SIGHUP");
   log_->info("ferry running as {} ({} connector(s))", cfg_.host_id, count);
   ready_ = true;
-  // A no-op unless systemd started us with Type=notify (NOTIFY_SOCKET set).
-  sd_notifyf(0, "READY=1\nSTATUS=running %zu connector(s)", count);
+  ServiceNotifier notifier;
+  notifier.ready(status_line());
 
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
+  // Wakes at least every second: to beat for the watchdog and refresh STATUS.
+  auto tick = std::chrono::microseconds(1'000'000);
+  if (notifier.ping_interval().count() > 0) tick = std::min(tick, notifier.ping_interval());
+  timespec timeout{static_cast<time_t>(tick.count() / 1'000'000),
+                   static_cast<long>(tick.count() % 1'000'000) * 1000};
+  auto next_status = std::chrono::steady_clock::now();
   for (;;) {
-    int sig = 0;
-    if (sigwait(&set, &sig) != 0) continue;
+    notifier.beat();
+    if (auto now = std::chrono::steady_clock::now(); now >= next_status) {
+      notifier.status(status_line());
+      next_status = now + std::chrono::seconds(5);
+    }
+    int sig = sigtimedwait(&set, nullptr, &timeout);
+    if (sig < 0) continue;  // timeout or EINTR
     if (sig == SIGHUP) {
-      sd_notify(0, "RELOADING=1");
+      notifier.reloading();
       reload();
-      sd_notifyf(0, "READY=1\nSTATUS=running %zu connector(s)", connector_names().size());
+      notifier.ready(status_line());
       continue;
     }
     log_->info("received {}, draining and stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    sd_notify(0, "STOPPING=1\nSTATUS=draining in-flight records");
+    notifier.stopping("draining in-flight records");
     break;
   }
   ready_ = false;

@@ -60,6 +60,8 @@ class Worker {
   bool start_connector(config::ConnectorConfig cfg, std::string* error = nullptr);
   void stop_connector(const std::string& name);
   void stop_all();
+  // One line for `systemctl status`: connectors, running and failed tasks.
+  std::string status_line() const;
   void update_sink_groups();
   void start_rest();
 

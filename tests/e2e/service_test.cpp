@@ -61,14 +61,48 @@ TEST(Service, TellsSystemdWhenReadyAndWhenStopping) {
   auto worker =
       dir.write("ferry.toml", "[host]\nstate_dir = \"s\"\n[kafka]\n\"bootstrap.servers\" = \"" +
                                   test_bootstrap() + "\"\n");
+  // As systemd sets them for WatchdogSec=400ms.
   Process ferry({ferry_binary(), "run", "-c", worker.string()}, dir / "log",
-                {{"NOTIFY_SOCKET", (dir / "notify.sock").string()}});
+                {{"NOTIFY_SOCKET", (dir / "notify.sock").string()}, {"WATCHDOG_USEC", "400000"}});
   ASSERT_TRUE(
       wait_until([&] { return notify.received().find("READY=1") != std::string::npos; }, 30s))
       << ferry.log();
+  EXPECT_NE(notify.received().find("STATUS=0 connector(s): 0 task(s) running"), std::string::npos)
+      << notify.received();
+  auto pings = [&] {
+    size_t n = 0;
+    for (size_t at = 0; (at = notify.received().find("WATCHDOG=1", at)) != std::string::npos; ++at)
+      ++n;
+    return n;
+  };
+  ASSERT_TRUE(wait_until([&] { return pings() >= 5; }, 30s)) << notify.received();
+  // A reload is announced and followed by READY again.
+  ferry.signal(SIGHUP);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto& r = notify.received();
+        auto reloading = r.find("RELOADING=1");
+        return reloading != std::string::npos && r.find("READY=1", reloading) != std::string::npos;
+      },
+      30s))
+      << notify.received();
   ferry.signal(SIGTERM);
   EXPECT_EQ(ferry.wait(30s), 0) << ferry.log();
   EXPECT_NE(notify.received().find("STOPPING=1"), std::string::npos) << notify.received();
+}
+
+TEST(Service, UnitFilePassesSystemdAnalyzeVerify) {
+  TempDir dir;
+  std::string unit = read_file(source_dir() + "/configs/ferry.service");
+  // The unit names the packaged /usr/bin/ferry; verify checks that it is executable.
+  for (size_t at; (at = unit.find("/usr/bin/ferry")) != std::string::npos;)
+    unit.replace(at, std::string("/usr/bin/ferry").size(), ferry_binary());
+  auto path = dir.write("ferry.service", unit);
+  auto r = run_command({"systemd-analyze", "verify", path.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // Unknown or misspelt directives are only warnings: none is allowed.
+  EXPECT_EQ(r.err, "") << r.err;
+  EXPECT_EQ(r.out, "") << r.out;
 }
 
 TEST(Service, SighupStartsChangesAndStopsOnlyTheAffectedConnectors) {
