@@ -2,7 +2,10 @@
 // JSON shapes and status codes, against a ferry moving real records.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
@@ -273,6 +276,71 @@ TEST(RestApi, ReloadLoggersAndTheBearerToken) {
   EXPECT_EQ(rest.get("/admin/loggers/b/0").body["level"], "INFO");
   EXPECT_EQ(rest.put("/admin/loggers/a", R"({"level":"LOUD"})").status, 400);
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+}
+
+TEST(RestApi, TenReloadsOfALiveStreamLoseAndDuplicateNothing) {
+  TempDir dir;
+  std::string topic = unique_topic("reload-live");
+  dir.write("in/live.log", "");
+  FerryInstance ferry(dir);
+  auto source = [&](int generation) {
+    // A comment is enough to change the file, so each reload restarts the connector.
+    return "# generation " + std::to_string(generation) + "\n" +
+           file_source(topic, dir / "in/*.log");
+  };
+  auto sink = [&](int generation) {
+    return "# generation " + std::to_string(generation) + "\n" +
+           test_sink_toml(topic, dir / "out.txt");
+  };
+  ferry.add_connector("live-in", source(0));
+  ferry.add_connector("live-out", sink(0));
+  ferry.start();
+  RestClient rest = connect(ferry);
+
+  std::atomic<bool> writing{true};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    std::ofstream out(dir / "in/live.log", std::ios::app);
+    while (writing) {
+      out << "line-" << ++written << "\n" << std::flush;
+      std::this_thread::sleep_for(1ms);  // pacing the stream, not synchronisation
+    }
+  });
+  for (int generation = 1; generation <= 10; ++generation) {
+    int64_t before = end_offset(topic);
+    ASSERT_TRUE(wait_until([&] { return end_offset(topic) > before + 50; }, 60s)) << ferry.log();
+    // Alternately the source, the sink, both, and a connector that comes and goes.
+    if (generation % 3 != 2) ferry.add_connector("live-in", source(generation));
+    if (generation % 3 != 1) ferry.add_connector("live-out", sink(generation));
+    if (generation % 2 == 0) {
+      ferry.add_connector("extra", test_sink_toml(topic, dir / "extra.txt"));
+    } else {
+      std::filesystem::remove(dir / "connectors.d/extra.toml");
+    }
+    auto r = rest.post("/reload");
+    ASSERT_EQ(r.status, 200) << r.text;
+    EXPECT_FALSE(r.body["restarted"].empty()) << r.text;
+  }
+  writing = false;
+  writer.join();
+  const int total = written;
+  ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= total; }, 60s)) << ferry.log();
+  auto sunk = [&] {
+    std::string s = read_file(dir / "out.txt");
+    return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+  };
+  ASSERT_TRUE(wait_until([&] { return sunk() >= total; }, 60s)) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+
+  // Kafka and the sink's file each hold line-1..line-N exactly once, in order.
+  std::string expected;
+  for (int i = 1; i <= total; ++i) expected += "line-" + std::to_string(i) + "\n";
+  std::string in_kafka;
+  for (const auto& m : kcat_consume(topic)) in_kafka += m.value.value_or("") + "\n";
+  EXPECT_EQ(in_kafka, expected);
+  EXPECT_EQ(read_file(dir / "out.txt"), expected);
+  EXPECT_NE(ferry.log().find("stopping connector live-in"), std::string::npos);
+  EXPECT_NE(ferry.log().find("stopping connector live-out"), std::string::npos);
 }
 
 }  // namespace ferry::test
