@@ -31,6 +31,7 @@ void load(const std::string& worker_flag, const std::vector<std::string>& files,
   std::string path = config::resolve_worker_path(worker_flag);
   out.worker = config::load_worker_config(path, out.diags);
   logging::configure(out.worker.log_level, out.worker.log_format);
+  for (const auto& [component, level] : out.worker.log_levels) logging::set_level(component, level);
   config::load_plugins(out.worker, out.catalog);
   auto paths = config::connector_files(out.worker, files, out.diags);
   out.connectors = config::load_connectors(paths, out.catalog, out.diags);

@@ -4,18 +4,73 @@
 #include <cctype>
 #include <mutex>
 
+#include <ctime>
+
+#include <fmt/chrono.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "common/secrets.hpp"
 
 namespace ferry::logging {
 namespace {
 
 std::mutex g_mu;
 spdlog::level::level_enum g_level = spdlog::level::info;
-std::string g_pattern = "%Y-%m-%dT%H:%M:%S.%e %l [%n] %v";
+bool g_json = false;
+
+// One line per event, UTC with a Z so lines from several hosts sort and compare,
+// secrets scrubbed. Components named "<connector>/<task>" become two JSON fields.
+class LineFormatter final : public spdlog::formatter {
+ public:
+  explicit LineFormatter(bool json) : json_(json) {}
+
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    auto time = std::chrono::system_clock::to_time_t(msg.time);
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()).count() %
+        1000;
+    std::tm tm{};
+    gmtime_r(&time, &tm);
+    std::string ts = fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", tm, ms);
+    auto level_sv = spdlog::level::to_string_view(msg.level);
+    std::string level(level_sv.data(), level_sv.size());
+    std::string component(msg.logger_name.data(), msg.logger_name.size());
+    std::string text = secrets::scrub(std::string_view(msg.payload.data(), msg.payload.size()));
+    std::string line;
+    if (json_) {
+      nlohmann::json j = {{"ts", ts}, {"level", level}, {"component", component}};
+      if (auto slash = component.rfind('/'); slash != std::string::npos) {
+        j["connector"] = component.substr(0, slash);
+        const std::string task = component.substr(slash + 1);
+        if (!task.empty() && task.find_first_not_of("0123456789") == std::string::npos)
+          j["task"] = std::stoi(task);
+      }
+      j["msg"] = text;
+      // Invalid UTF-8 in a message (a plugin quoting raw input) must not lose the line.
+      line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    } else {
+      line = fmt::format("{} {} [{}] {}", ts, level, component, text);
+    }
+    line += '\n';
+    dest.append(line.data(), line.data() + line.size());
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<LineFormatter>(json_);
+  }
+
+ private:
+  bool json_;
+};
 
 spdlog::sink_ptr shared_sink() {
-  static spdlog::sink_ptr sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  static spdlog::sink_ptr sink = [] {
+    auto s = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    s->set_formatter(std::make_unique<LineFormatter>(false));
+    return s;
+  }();
   return sink;
 }
 
@@ -46,11 +101,10 @@ spdlog::level::level_enum level_for(const std::string& name) {
 void configure(const std::string& level, const std::string& format) {
   std::lock_guard lock(g_mu);
   g_level = spdlog::level::from_str(level == "warn" ? "warning" : level);
-  g_pattern = format == "json"
-                  ? R"({"ts":"%Y-%m-%dT%H:%M:%S.%e","level":"%l","component":"%n","msg":"%v"})"
-                  : "%Y-%m-%dT%H:%M:%S.%e %l [%n] %v";
-  shared_sink()->set_pattern(g_pattern);
-  spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->set_level(g_level); });
+  g_json = format == "json";
+  shared_sink()->set_formatter(std::make_unique<LineFormatter>(g_json));
+  spdlog::apply_all(
+      [](const std::shared_ptr<spdlog::logger>& l) { l->set_level(level_for(l->name())); });
 }
 
 std::shared_ptr<spdlog::logger> get(const std::string& component) {
@@ -59,7 +113,6 @@ std::shared_ptr<spdlog::logger> get(const std::string& component) {
   auto logger = std::make_shared<spdlog::logger>(component, shared_sink());
   logger->set_level(level_for(component));
   logger->flush_on(spdlog::level::trace);
-  shared_sink()->set_pattern(g_pattern);
   spdlog::register_logger(logger);
   return logger;
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "common/secrets.hpp"
 #include "config/substitution.hpp"
 
 namespace ferry::config {
@@ -22,6 +23,7 @@ void flatten(const toml::table& table, const std::string& prefix, const std::str
         diags.add(path, node, fmt::format("[kafka] {}: {}", k, r.error));
       else
         props[k] = r.ok->value;
+      if (r.ok && is_secret_property(k)) secrets::remember(r.ok->value);
     } else if (const auto* i = node.as_integer()) {
       props[k] = std::to_string(i->get());
     } else if (const auto* b = node.as_boolean()) {

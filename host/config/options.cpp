@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "common/secrets.hpp"
 #include "config/substitution.hpp"
 #include "config/units.hpp"
 
@@ -338,6 +339,10 @@ Options validate_options(const toml::table* table, std::span<const ferry_option>
         check.list(*node, opt, v);
       else
         check.scalar(*node, opt, v);
+      if (v.secret) {
+        secrets::remember(v.scalar);
+        for (const auto& item : v.items) secrets::remember(item);
+      }
     } else if ((opt.flags & FERRY_OPT_REQUIRED) != 0) {
       if (table != nullptr && table->source().begin.line != 0) {
         diags.add(path, *table,

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/secrets.hpp"
+
 namespace ferry::config {
 namespace {
 
@@ -49,6 +51,7 @@ SubstitutionResult substitute(std::string_view text) {
       if (!content) return r;
       out.value += *content;
       out.from_file = true;
+      secrets::remember(*content);
       continue;
     }
     std::string name = ref, fallback;

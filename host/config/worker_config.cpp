@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -24,6 +26,9 @@ constexpr std::array kHostOptions{
                 3'600'000),
     o::one_of("log_level", "trace|debug|info|warn|error", "info", "Log level"),
     o::one_of("log_format", "text|json", "text", "Log line format"),
+    o::list("log_levels", nullptr,
+            "Levels per component: [\"app-logs=debug\", \"rest=warn\"]; a connector's "
+            "name covers its tasks (\"app-logs/0\")"),
 };
 
 constexpr std::array kRestOptions{
@@ -110,6 +115,18 @@ WorkerConfig load_worker_config(const std::string& path, Diagnostics& diags) {
   cfg.offset_flush_interval_ms = cfg.host.integer("offset_flush_interval");
   cfg.log_level = cfg.host.str("log_level");
   cfg.log_format = cfg.host.str("log_format");
+  static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "off"};
+  for (const auto& item : cfg.host.list("log_levels")) {
+    auto eq = item.find('=');
+    std::string level = eq == std::string::npos ? "" : item.substr(eq + 1);
+    if (eq == 0 || eq == std::string::npos || !kLevels.contains(level)) {
+      diags.add_file(path, fmt::format("[host] log_levels: \"{}\" is not COMPONENT=LEVEL with "
+                                       "LEVEL one of trace, debug, info, warn, error, off",
+                                       item));
+      continue;
+    }
+    cfg.log_levels.emplace_back(item.substr(0, eq), level);
+  }
   return cfg;
 }
 

@@ -22,6 +22,7 @@ struct WorkerConfig {
   int64_t offset_flush_interval_ms = 1'000;
   std::string log_level = "info";
   std::string log_format = "text";
+  std::vector<std::pair<std::string, std::string>> log_levels;  // component, level
   KafkaProperties kafka;
   Options host, rest, spans, collector;
 

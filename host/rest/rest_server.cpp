@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include "common/logging.hpp"
+#include "common/secrets.hpp"
 
 namespace ferry::rest {
 
@@ -43,11 +44,13 @@ void RestServer::route(Method method, const std::string& pattern, Handler handle
     }
     res.status = reply.status;
     if (reply.status == 204) return;
-    if (reply.content_type == "application/json") {
-      res.set_content(reply.body.dump(), reply.content_type.c_str());
-    } else {
-      res.set_content(reply.text, reply.content_type.c_str());
-    }
+    // Whatever a handler put together (an error quoting a value, a plugin's message),
+    // no secret leaves through the API.
+    std::string body =
+        reply.content_type == "application/json"
+            ? reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+            : reply.text;
+    res.set_content(secrets::scrub(body), reply.content_type.c_str());
   };
   switch (method) {
     case Method::kGet:

@@ -57,7 +57,10 @@ void ServiceNotifier::ping_loop() {
   std::unique_lock lock(mu_);
   while (!quit_) {
     bool alive = stopping_ || now_us() - last_beat_us_ < 2 * interval_.count();
+    // Not under the lock: a send blocks while the notify socket's queue is full.
+    lock.unlock();
     if (alive) sd_notify(0, "WATCHDOG=1");
+    lock.lock();
     cv_.wait_for(lock, interval_, [this] { return quit_; });
   }
 }

@@ -252,6 +252,11 @@ Status SourceRunner::commit_offsets() {
   if (auto err = env_.offsets->update(changes))
     return Status::Retriable("cannot save source offsets: " + *err);
   commit_latency_.observe(std::chrono::duration<double>(Clock::now() - started).count());
+  if (log_->should_log(spdlog::level::debug) && !committable.empty()) {
+    std::string saved;
+    for (const auto& [p, o] : committable) saved += fmt::format(" {}={}", p, o);
+    log_->debug("saved source offsets:{}", saved);
+  }
   if (plugin_.get() != nullptr && plugin_.plugin()->source_committed != nullptr) {
     for (const auto& [p, o] : committable)
       plugin_.plugin()->source_committed(plugin_.get(), ferry_bytes{p.data(), p.size()},

@@ -68,10 +68,13 @@ std::unique_ptr<SpanTracker> SpanTracker::start(Settings settings, SpanPublisher
 SpanTracker::~SpanTracker() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
-  if (owner_) rd_kafka_consumer_close(owner_.get());  // revoke: flushes our events first
-  if (reader_) rd_kafka_consumer_close(reader_.get());
-  owner_.reset();
-  reader_.reset();
+  // Revoking flushes our events first; a held-up rebalance must not hold up shutdown.
+  if (!kafka::close_consumer(owner_, 10'000,
+                             [this](rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t* parts) {
+                               on_rebalance(e, parts);
+                             }))
+    log_->warn("left the span tracker group without waiting for it (a rebalance is held up)");
+  kafka::close_consumer(reader_, 2'000);
   group_clients_.clear();
 }
 

@@ -6,8 +6,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -22,30 +25,47 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A datagram socket standing in for systemd's NOTIFY_SOCKET.
+// A datagram socket standing in for systemd's NOTIFY_SOCKET. Like systemd it reads
+// all the time: a full socket queue would block ferry's sends.
 class FakeNotifySocket {
  public:
   explicit FakeNotifySocket(const std::filesystem::path& path) : path_(path) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
     if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
       throw std::runtime_error("bind notify socket");
+    timeval tv{0, 100'000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    reader_ = std::thread([this] {
+      char buf[4096];
+      while (!quit_) {
+        ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n <= 0) continue;
+        std::lock_guard lock(mu_);
+        messages_.append(buf, size_t(n)).append("\n");
+      }
+    });
   }
-  ~FakeNotifySocket() { ::close(fd_); }
+  ~FakeNotifySocket() {
+    quit_ = true;
+    reader_.join();
+    ::close(fd_);
+  }
   // Everything received so far, messages separated by newlines.
-  const std::string& received() {
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::recv(fd_, buf, sizeof buf, 0)) > 0) messages_.append(buf, size_t(n)).append("\n");
+  std::string received() {
+    std::lock_guard lock(mu_);
     return messages_;
   }
 
  private:
   std::filesystem::path path_;
   int fd_;
+  std::atomic<bool> quit_{false};
+  std::mutex mu_;
   std::string messages_;
+  std::thread reader_;
 };
 
 std::string source(const std::string& topic, const std::filesystem::path& glob) {
@@ -71,8 +91,8 @@ TEST(Service, TellsSystemdWhenReadyAndWhenStopping) {
       << notify.received();
   auto pings = [&] {
     size_t n = 0;
-    for (size_t at = 0; (at = notify.received().find("WATCHDOG=1", at)) != std::string::npos; ++at)
-      ++n;
+    std::string r = notify.received();
+    for (size_t at = 0; (at = r.find("WATCHDOG=1", at)) != std::string::npos; ++at) ++n;
     return n;
   };
   ASSERT_TRUE(wait_until([&] { return pings() >= 5; }, 30s)) << notify.received();
@@ -80,7 +100,7 @@ TEST(Service, TellsSystemdWhenReadyAndWhenStopping) {
   ferry.signal(SIGHUP);
   ASSERT_TRUE(wait_until(
       [&] {
-        const auto& r = notify.received();
+        std::string r = notify.received();
         auto reloading = r.find("RELOADING=1");
         return reloading != std::string::npos && r.find("READY=1", reloading) != std::string::npos;
       },
@@ -89,6 +109,22 @@ TEST(Service, TellsSystemdWhenReadyAndWhenStopping) {
   ferry.signal(SIGTERM);
   EXPECT_EQ(ferry.wait(30s), 0) << ferry.log();
   EXPECT_NE(notify.received().find("STOPPING=1"), std::string::npos) << notify.received();
+}
+
+TEST(Service, SigtermFinishesWhileADeadMemberHoldsUpTheSpanGroup) {
+  TempDir dir_a, dir_b;
+  std::string spans = "[spans]\ntopic = \"" + unique_topic("held-up-spans") + "\"\n";
+  FerryInstance a(dir_a, spans), b(dir_b, spans);
+  a.start();
+  ASSERT_TRUE(
+      wait_until([&] { return a.log().find("tracking completion for") != std::string::npos; }, 60s))
+      << a.log();
+  // A dies without leaving the span tracker's group: until its session times out
+  // (45 s), the group cannot rebalance and b's join hangs.
+  a.kill9();
+  b.start();
+  ASSERT_TRUE(wait_until([&] { return !b.rest_address().empty(); }, 30s)) << b.log();
+  EXPECT_EQ(b.stop(std::chrono::seconds(30)), 0) << b.log();
 }
 
 TEST(Service, UnitFilePassesSystemdAnalyzeVerify) {

@@ -22,9 +22,12 @@ class TestSource final : public ferry::SourceTask {
         count_(cfg.integer("count")),
         reject_every_(cfg.integer("reject_every")),
         fail_at_(cfg.integer("fail_at")),
-        retriable_polls_(cfg.integer("retriable_polls")) {}
+        retriable_polls_(cfg.integer("retriable_polls")),
+        password_(cfg.str("password")) {}
 
   ferry::Status start() override {
+    // A careless plugin: the host must keep this out of the logs.
+    if (!password_.empty()) host_.info("connecting with password " + password_);
     host_.committed_offsets(
         [&](std::string_view, std::string_view o) { next_ = std::stoll(std::string(o)) + 1; });
     host_.state([&](std::string_view k, std::string_view) {
@@ -63,6 +66,7 @@ class TestSource final : public ferry::SourceTask {
  private:
   ferry::Host host_;
   int64_t count_, reject_every_, fail_at_, retriable_polls_;
+  std::string password_;
   int64_t next_ = 1;
   bool failed_once_ = false;
 };
