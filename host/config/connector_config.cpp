@@ -32,6 +32,10 @@ constexpr std::array kErrorOptions{
     o::duration("retry_timeout", "5m", "How long retriable errors are retried"),
     o::string("dead_letter_topic", nullptr, "Where bad records go under tolerance = \"all\""),
     o::boolean("log", "true", "Log each record sent to the dead letter topic"),
+    o::integer("max_restarts", "0",
+               "A failed task is restarted with exponential backoff (1 s doubling to 60 s) at "
+               "most this many times in a row, then left FAILED; 0 = without limit",
+               0, 1e9),
 };
 
 constexpr std::array kSpanOptions{

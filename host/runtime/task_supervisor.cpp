@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "runtime/sink_runner.hpp"
 #include "runtime/source_runner.hpp"
 
@@ -66,6 +68,7 @@ bool TaskSupervisor::wait_backoff(std::chrono::milliseconds d) {
 
 void TaskSupervisor::loop() {
   auto backoff = std::chrono::milliseconds(1000);
+  int64_t failures_in_a_row = 0;
   const auto max_backoff = std::chrono::milliseconds(60'000);
   while (!stop_) {
     set_state(TaskState::kRunning);
@@ -82,8 +85,20 @@ void TaskSupervisor::loop() {
     set_state(TaskState::kFailed, result.message());
     env_.metrics->add("task_failures", env_.connector->name, env_.task_id, 1);
     // A task that ran fine for a while before failing starts over with a short delay.
-    if (std::chrono::steady_clock::now() - started > std::chrono::minutes(5))
+    if (std::chrono::steady_clock::now() - started > std::chrono::minutes(5)) {
       backoff = std::chrono::milliseconds(1000);
+      failures_in_a_row = 0;
+    }
+    const int64_t limit = env_.connector->errors.integer("max_restarts");
+    if (limit > 0 && ++failures_in_a_row > limit) {
+      env_.log->error(
+          "task failed: {}; not restarting it: it failed {} times in a row ([errors] "
+          "max_restarts = {}). Fix the cause, then POST /connectors/{}/tasks/{}/restart",
+          result.message(), failures_in_a_row, limit, env_.connector->name, env_.task_id);
+      set_state(TaskState::kFailed,
+                fmt::format("{} (gave up after {} restarts)", result.message(), limit));
+      return;  // stays FAILED until restarted on request
+    }
     auto delay = result.code() == FERRY_CONFIG
                      ? std::max(backoff, std::chrono::milliseconds(10'000))
                      : backoff;

@@ -200,15 +200,28 @@ TEST(RestApi, AFailedTaskShowsItsErrorAndRestartsOnRequest) {
   TempDir dir;
   std::string topic = topic_with_lines(dir, "rest-fail", "x1\nx2\nx3\n");
   FerryInstance ferry(dir);
-  // The sink's output directory does not exist yet: every flush fails.
-  ferry.add_connector("out", test_sink_toml(topic, dir / "later/out.txt"));
+  // The sink's output directory does not exist yet: every flush fails. After one
+  // restart the supervisor gives up and leaves the task FAILED.
+  ferry.add_connector(
+      "out", test_sink_toml(topic, dir / "later/out.txt", "", "[errors]\nmax_restarts = 1\n"));
   ferry.start();
   RestClient rest = connect(ferry);
-  ASSERT_TRUE(wait_until([&] { return task_state(rest, "out") == "FAILED"; }, 60s)) << ferry.log();
-  auto status = rest.get("/connectors/out/status");
-  EXPECT_NE(status.body["tasks"][0].value("trace", "").find("test: write failed"),
+  auto trace = [&] {
+    auto status = rest.get("/connectors/out/status");
+    return status.status == 200 ? status.body["tasks"][0].value("trace", "") : "";
+  };
+  ASSERT_TRUE(wait_until(
+      [&] { return trace().find("gave up after 1 restarts") != std::string::npos; }, 60s))
+      << ferry.log();
+  EXPECT_EQ(task_state(rest, "out"), "FAILED");
+  EXPECT_NE(trace().find("test: write failed"), std::string::npos) << trace();
+  auto metrics = rest.get("/metrics").text;
+  EXPECT_NE(metrics.find("ferry_task_failures_total{connector=\"out\",task=\"0\"} 2"),
             std::string::npos)
-      << status.text;
+      << metrics;
+  EXPECT_NE(metrics.find("ferry_task_state{connector=\"out\",task=\"0\",state=\"FAILED\"} 1"),
+            std::string::npos)
+      << metrics;
 
   std::filesystem::create_directories(dir / "later");
   auto restart = rest.post("/connectors/out/restart?includeTasks=true&onlyFailed=true");
