@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "ferry/config.hpp"
+#include "transforms/transform.hpp"
 
 namespace ferry::config {
 namespace {
@@ -44,12 +45,6 @@ constexpr std::array kSpanOptions{
     o::duration("idle_close", "5m", "Tail mode: close a file's span after this much idle time"),
 };
 
-constexpr std::array kInsertHeader{
-    o::string("type", nullptr, "insert_header", o::kRequired),
-    o::string("header", nullptr, "Header name", o::kRequired),
-    o::string("value", nullptr, "Header value", o::kRequired),
-};
-
 std::string hash_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
@@ -73,15 +68,25 @@ void load_transforms(const toml::table& root, const std::string& path, Diagnosti
       continue;
     }
     std::string type = (*t)["type"].value_or(std::string());
-    if (type == "insert_header") {
-      cfg.transforms.push_back(
-          {type, validate_options(t, kInsertHeader, path, "[[transforms]]", diags)});
-    } else {
-      std::string hint = closest_match(type, {"insert_header"});
+    const transforms::TransformSpec* spec = transforms::find_transform(type);
+    if (spec == nullptr) {
+      std::vector<std::string> known;
+      for (const auto& s : transforms::builtin_transforms()) known.emplace_back(s.type);
+      std::string hint = closest_match(type, known);
       diags.add(path, item,
                 fmt::format("[[transforms]] unknown type \"{}\"{}", type,
                             hint.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", hint)));
+      continue;
     }
+    static constexpr std::array<std::string_view, 1> kType{"type"};
+    std::string where = fmt::format("[[transforms]] {}", type);
+    size_t before = diags.items().size();
+    Options options = validate_options(t, spec->options, path, where, diags, kType);
+    if (diags.items().size() == before) {
+      std::string error;
+      if (!spec->make(options, error)) diags.add(path, item, fmt::format("{}: {}", where, error));
+    }
+    cfg.transforms.push_back({type, std::move(options)});
   }
 }
 

@@ -31,6 +31,8 @@ const std::map<std::string, Known>& known() {
       {"records_out", {"records_out", "Records a source task produced and Kafka acknowledged"}},
       {"bytes_in", {"bytes_in", "Key and value bytes consumed by a sink task"}},
       {"bytes_out", {"bytes_out", "Key and value bytes Kafka acknowledged for a source task"}},
+      {"records_filtered",
+       {"records_filtered", "Records a filter transform dropped (processed, not passed on)"}},
       {"dead_letter_records",
        {"dead_letter_records", "Records sent to the dead letter topic (bad input)"}},
       {"in_flight_records",

@@ -42,7 +42,10 @@ void dead_letter_cb(rd_kafka_t*, const rd_kafka_message_t* msg, void* runner) {
 SinkRunner::SinkRunner(TaskEnvironment env)
     : TaskHost(env.log, *env.metrics, env.connector->name, env.task_id, *env.offsets, *env.state),
       env_(std::move(env)),
-      insert_headers_(header_insertions(*env_.connector)) {}
+      insert_headers_(header_insertions(*env_.connector)),
+      chain_(needs_transform_chain(*env_.connector)
+                 ? transforms::TransformChain::build(*env_.connector)
+                 : nullptr) {}
 
 SinkRunner::~SinkRunner() {
   plugin_.reset();
@@ -303,9 +306,16 @@ Status SinkRunner::deliver(const std::vector<kafka::MessagePtr>& batch) {
   if (span_hooks()) {
     if (Status sb = begin_spans(batch); !sb.ok()) return sb;
   }
-  Status s = with_retries("put", [&] {
+  // Filtered-out records are not put, but count as processed below (offsets, spans).
+  std::vector<ferry_record_view>* to_put = &views_;
+  if (chain_) {
+    transform_batch();
+    to_put = &put_views_;
+  }
+  Status s = to_put->empty() ? Status::Ok() : with_retries("put", [&] {
     ferry_error err{};
-    ferry_status st = plugin_.plugin()->sink_put(plugin_.get(), views_.data(), views_.size(), &err);
+    ferry_status st =
+        plugin_.plugin()->sink_put(plugin_.get(), to_put->data(), to_put->size(), &err);
     return PluginTask::wrap(st, err);
   });
   if (!s.ok()) return s;
@@ -370,10 +380,44 @@ Status SinkRunner::flush_and_commit() {
   return Status::Ok();
 }
 
+void SinkRunner::transform_batch() {
+  transformed_.clear();
+  std::vector<size_t> kept;
+  for (size_t i = 0; i < views_.size(); ++i) {
+    const ferry_record_view& v = views_[i];
+    transforms::MutableRecord m = transforms::to_mutable(v, v.topic, v.timestamp_ms);
+    if (!chain_->apply(m)) {
+      ++filtered_;
+      continue;
+    }
+    transformed_.push_back(std::move(m));
+    kept.push_back(i);
+  }
+  // transformed_ is complete: pointers into it stay valid from here on.
+  put_views_.clear();
+  put_headers_.clear();
+  for (const auto& m : transformed_)
+    for (const auto& [name, value] : m.headers)
+      put_headers_.push_back({name.c_str(), {value.data(), value.size()}});
+  size_t next_header = 0;
+  for (size_t k = 0; k < kept.size(); ++k) {
+    const auto& m = transformed_[k];
+    ferry_record_view v = views_[kept[k]];
+    v.key = m.key ? ferry_bytes{m.key->data(), m.key->size()} : ferry_bytes{nullptr, 0};
+    v.value = m.value ? ferry_bytes{m.value->data(), m.value->size()} : ferry_bytes{nullptr, 0};
+    v.header_count = m.headers.size();
+    v.headers = v.header_count > 0 ? &put_headers_[next_header] : nullptr;
+    next_header += m.headers.size();
+    v.topic = m.topic.c_str();
+    put_views_.push_back(v);
+  }
+}
+
 void SinkRunner::publish_metrics() {
   publish_count("records_in", records_in_, published_in_);
   publish_count("bytes_in", bytes_in_, published_bytes_);
   publish_count("dead_letter_records", dead_lettered_, published_dlq_);
+  publish_count("records_filtered", filtered_, published_filtered_);
   metrics_.observe("commit_latency_seconds", connector_, task_id_, commit_latency_);
   commit_latency_ = {};
 }

@@ -16,6 +16,7 @@
 #include "runtime/plugin_task.hpp"
 #include "runtime/task_environment.hpp"
 #include "runtime/task_host.hpp"
+#include "transforms/transform_chain.hpp"
 
 namespace ferry::runtime {
 
@@ -51,6 +52,8 @@ class SinkRunner final : public TaskHost {
   template <typename F>
   Status with_retries(const char* what, F&& call);
   void publish_metrics();
+  // Runs the transform chain over views_: fills put_views_ with what is kept.
+  void transform_batch();
   // Span hooks: span_begin before a span's first record, span_end once every record
   // of it on our partitions is put (per span.delivered), then offsets are committed.
   Status begin_spans(const std::vector<kafka::MessagePtr>& batch);
@@ -70,6 +73,10 @@ class SinkRunner final : public TaskHost {
   kafka::KafkaPtr dead_letter_;
   PluginTask plugin_;
   std::vector<std::pair<std::string, std::string>> insert_headers_;
+  std::unique_ptr<transforms::TransformChain> chain_;  // null: none, or only insert_header
+  std::vector<transforms::MutableRecord> transformed_;
+  std::vector<ferry_record_view> put_views_;
+  std::vector<ferry_header_view> put_headers_;
   std::map<TopicPartition, int64_t> pending_;  // next offset to commit, after flush
   uint64_t uncommitted_records_ = 0;
   std::set<TopicPartition> assigned_;
@@ -82,8 +89,8 @@ class SinkRunner final : public TaskHost {
   bool paused_ = false;
 
   Histogram commit_latency_;
-  uint64_t records_in_ = 0, bytes_in_ = 0, dead_lettered_ = 0;
-  uint64_t published_in_ = 0, published_bytes_ = 0, published_dlq_ = 0;
+  uint64_t records_in_ = 0, bytes_in_ = 0, dead_lettered_ = 0, filtered_ = 0;
+  uint64_t published_in_ = 0, published_bytes_ = 0, published_dlq_ = 0, published_filtered_ = 0;
 };
 
 }  // namespace ferry::runtime

@@ -35,7 +35,10 @@ void span_committable(void* ledger, void* span, uint64_t seq) {
 SourceRunner::SourceRunner(TaskEnvironment env)
     : TaskHost(env.log, *env.metrics, env.connector->name, env.task_id, *env.offsets, *env.state),
       env_(std::move(env)),
-      insert_headers_(header_insertions(*env_.connector)) {
+      insert_headers_(header_insertions(*env_.connector)),
+      chain_(needs_transform_chain(*env_.connector)
+                 ? transforms::TransformChain::build(*env_.connector)
+                 : nullptr) {
   if (env_.span_publisher != nullptr && env_.connector->span.boolean("enabled")) {
     spans_ = std::make_unique<spans::SpanLedger>(
         *env_.span_publisher, connector_, env_.connector->topic,
@@ -101,6 +104,39 @@ rd_kafka_topic_t* SourceRunner::topic(const char* name) {
 }
 
 ferry_status SourceRunner::emit(const ferry_record_view& r, ferry_error* err) {
+  if (chain_ && !(r.flags & FERRY_RECORD_OFFSET_ONLY)) return emit_transformed(r, err);
+  return emit_view(r, err);
+}
+
+ferry_status SourceRunner::emit_transformed(const ferry_record_view& r, ferry_error* err) {
+  // Unset (0) means "now" to Kafka, and to timestamp_router too.
+  int64_t ts = r.timestamp_ms > 0 ? r.timestamp_ms
+                                  : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count();
+  transforms::MutableRecord m =
+      transforms::to_mutable(r, r.topic != nullptr ? r.topic : env_.connector->topic, ts);
+  if (!chain_->apply(m)) {
+    // Filtered out: processed as far as the source offset goes, never in its span.
+    ferry_record_view skip = r;
+    skip.flags |= FERRY_RECORD_OFFSET_ONLY;
+    ++records_in_;
+    ++filtered_;
+    return emit_view(skip, err);
+  }
+  ferry_record_view v = r;
+  v.key = m.key ? ferry_bytes{m.key->data(), m.key->size()} : ferry_bytes{nullptr, 0};
+  v.value = m.value ? ferry_bytes{m.value->data(), m.value->size()} : ferry_bytes{nullptr, 0};
+  transformed_headers_.clear();
+  for (const auto& [name, value] : m.headers)
+    transformed_headers_.push_back({name.c_str(), {value.data(), value.size()}});
+  v.headers = transformed_headers_.data();
+  v.header_count = transformed_headers_.size();
+  v.topic = m.topic.c_str();
+  return emit_view(v, err);
+}
+
+ferry_status SourceRunner::emit_view(const ferry_record_view& r, ferry_error* err) {
   std::string_view partition(r.source_partition.data ? r.source_partition.data : "",
                              r.source_partition.len);
   std::string_view offset(r.source_offset.data ? r.source_offset.data : "", r.source_offset.len);
@@ -270,6 +306,7 @@ void SourceRunner::publish_metrics() {
   publish_count("records_out", records_out_, published_out_);
   publish_count("bytes_out", bytes_out_, published_bytes_);
   publish_count("dead_letter_records", dead_lettered_, published_dlq_);
+  publish_count("records_filtered", filtered_, published_filtered_);
   metrics_.set("in_flight_records", connector_, task_id_, double(tracker_.in_flight_records()));
   metrics_.observe("produce_latency_seconds", connector_, task_id_, produce_latency_);
   metrics_.observe("commit_latency_seconds", connector_, task_id_, commit_latency_);

@@ -16,6 +16,7 @@
 #include "runtime/task_environment.hpp"
 #include "runtime/task_host.hpp"
 #include "spans/span_ledger.hpp"
+#include "transforms/transform_chain.hpp"
 
 namespace ferry::runtime {
 
@@ -29,6 +30,8 @@ class SourceRunner final : public TaskHost {
   Status run(const std::atomic<bool>& stop);
 
   ferry_status emit(const ferry_record_view& record, ferry_error* err) override;
+  ferry_status emit_view(const ferry_record_view& record, ferry_error* err);
+  ferry_status emit_transformed(const ferry_record_view& record, ferry_error* err);
   ferry_status reject(const ferry_record_view& record, const char* reason,
                       ferry_error* err) override;
   ferry_status span_open(ferry_bytes key, const ferry_header_view* attrs, size_t count,
@@ -60,14 +63,17 @@ class SourceRunner final : public TaskHost {
   std::unique_ptr<spans::SpanLedger> spans_;  // null: spans disabled
   PluginTask plugin_;
   std::vector<std::pair<std::string, std::string>> insert_headers_;
+  std::unique_ptr<transforms::TransformChain> chain_;  // null: none, or only insert_header
+  std::vector<ferry_header_view> transformed_headers_;
   std::string failure_;
   bool closing_ = false;
   uint64_t emitted_since_poll_ = 0;
 
   // Counted locally on the hot path, published to the registry on each commit tick.
   Histogram produce_latency_, commit_latency_;
-  uint64_t records_in_ = 0, records_out_ = 0, bytes_out_ = 0, dead_lettered_ = 0;
-  uint64_t published_in_ = 0, published_out_ = 0, published_bytes_ = 0, published_dlq_ = 0;
+  uint64_t records_in_ = 0, records_out_ = 0, bytes_out_ = 0, dead_lettered_ = 0, filtered_ = 0;
+  uint64_t published_in_ = 0, published_out_ = 0, published_bytes_ = 0, published_dlq_ = 0,
+           published_filtered_ = 0;
 };
 
 }  // namespace ferry::runtime
