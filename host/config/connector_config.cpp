@@ -52,8 +52,31 @@ std::string hash_file(const std::filesystem::path& path) {
   return std::to_string(std::hash<std::string>{}(ss.str()));
 }
 
+// A transform plugin's settings, checked like a connector plugin's [config].
+void load_plugin_transform(const toml::table& t, const toml::node& at, const ferry_plugin& p,
+                           const std::string& path, Diagnostics& diags, ConnectorConfig& cfg) {
+  std::string where = fmt::format("[[transforms]] {}", p.name);
+  if (p.kind != FERRY_KIND_TRANSFORM) {
+    diags.add(path, at,
+              fmt::format("{}: plugin \"{}\" is a {}, not a transform", where, p.name,
+                          p.kind == FERRY_KIND_SOURCE ? "source" : "sink"));
+    return;
+  }
+  static constexpr std::array<std::string_view, 1> kType{"type"};
+  size_t before = diags.items().size();
+  Options options = validate_options(&t, std::span<const ferry_option>(p.options, p.option_count),
+                                     path, where, diags, kType);
+  if (p.validate != nullptr && diags.items().size() == before) {
+    AbiConfig abi(options);
+    ferry_error err{};
+    if (p.validate(abi.data(), abi.size(), &err) != FERRY_OK)
+      diags.add(path, at, fmt::format("{}: {}", where, err.message));
+  }
+  cfg.transforms.push_back({p.name, std::move(options), &p});
+}
+
 void load_transforms(const toml::table& root, const std::string& path, Diagnostics& diags,
-                     ConnectorConfig& cfg) {
+                     const PluginLookup& plugins, ConnectorConfig& cfg) {
   const toml::node* node = root.get("transforms");
   if (node == nullptr) return;
   const auto* arr = node->as_array();
@@ -69,9 +92,16 @@ void load_transforms(const toml::table& root, const std::string& path, Diagnosti
     }
     std::string type = (*t)["type"].value_or(std::string());
     const transforms::TransformSpec* spec = transforms::find_transform(type);
+    if (spec == nullptr && plugins.find) {
+      if (const ferry_plugin* p = plugins.find(type)) {
+        load_plugin_transform(*t, item, *p, path, diags, cfg);
+        continue;
+      }
+    }
     if (spec == nullptr) {
       std::vector<std::string> known;
       for (const auto& s : transforms::builtin_transforms()) known.emplace_back(s.type);
+      known.insert(known.end(), plugins.names.begin(), plugins.names.end());
       std::string hint = closest_match(type, known);
       diags.add(path, item,
                 fmt::format("[[transforms]] unknown type \"{}\"{}", type,
@@ -141,7 +171,7 @@ ConnectorConfig load_connector_config(const std::filesystem::path& file,
   cfg.errors = validate_options(root["errors"].as_table(), kErrorOptions, path, "[errors]", diags);
   cfg.span = validate_options(root["span"].as_table(), kSpanOptions, path, "[span]", diags);
   cfg.kafka = read_kafka_properties(root["kafka"].as_table(), path, diags);
-  load_transforms(root, path, diags, cfg);
+  load_transforms(root, path, diags, plugins, cfg);
 
   if (cfg.name.empty() || cfg.name.find_first_of("/\\ \t") != std::string::npos)
     diags.add(path, root, fmt::format("invalid connector name \"{}\"", cfg.name));
@@ -155,6 +185,12 @@ ConnectorConfig load_connector_config(const std::filesystem::path& file,
                 fmt::format("unknown plugin \"{}\"{} (installed: {})", cfg.plugin,
                             hint.empty() ? "" : fmt::format(", did you mean \"{}\"?", hint),
                             fmt::join(plugins.names, ", ")));
+    } else if (cfg.descriptor->kind == FERRY_KIND_TRANSFORM) {
+      diags.add(path, *root.get("plugin"),
+                fmt::format("plugin \"{}\" is a transform: use it in [[transforms]] type = "
+                            "\"{}\" of a source or sink connector",
+                            cfg.plugin, cfg.plugin));
+      cfg.descriptor = nullptr;
     } else {
       check_plugin_fields(root, path, diags, cfg);
     }

@@ -18,6 +18,7 @@ namespace ferry::config {
 struct TransformConfig {
   std::string type;
   Options options;
+  const ferry_plugin* descriptor = nullptr;  // a transform plugin; null: built in
 };
 
 struct ConnectorConfig {

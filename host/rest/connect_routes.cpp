@@ -22,7 +22,7 @@ using runtime::Connector;
 using runtime::Worker;
 
 const char* kind_name(ferry_plugin_kind k) {
-  return k == FERRY_KIND_SOURCE ? "source" : "sink";
+  return k == FERRY_KIND_SOURCE ? "source" : k == FERRY_KIND_SINK ? "sink" : "transformation";
 }
 
 std::string joined(const std::vector<std::string>& items) {

@@ -13,6 +13,7 @@
 #include "kafka/client_config.hpp"
 #include "runtime/dead_letter.hpp"
 #include "runtime/header_insertions.hpp"
+#include "runtime/plugin_transform.hpp"
 #include "spans/span_ledger.hpp"
 #include "spans/span_publisher.hpp"
 #include "spans/span_tracker.hpp"
@@ -42,10 +43,7 @@ void dead_letter_cb(rd_kafka_t*, const rd_kafka_message_t* msg, void* runner) {
 SinkRunner::SinkRunner(TaskEnvironment env)
     : TaskHost(env.log, *env.metrics, env.connector->name, env.task_id, *env.offsets, *env.state),
       env_(std::move(env)),
-      insert_headers_(header_insertions(*env_.connector)),
-      chain_(needs_transform_chain(*env_.connector)
-                 ? transforms::TransformChain::build(*env_.connector)
-                 : nullptr) {}
+      insert_headers_(header_insertions(*env_.connector)) {}
 
 SinkRunner::~SinkRunner() {
   plugin_.reset();
@@ -310,6 +308,7 @@ Status SinkRunner::deliver(const std::vector<kafka::MessagePtr>& batch) {
   std::vector<ferry_record_view>* to_put = &views_;
   if (chain_) {
     transform_batch();
+    if (!failure_.empty()) return Status::Fatal(failure_);
     to_put = &put_views_;
   }
   Status s = to_put->empty() ? Status::Ok() : with_retries("put", [&] {
@@ -386,7 +385,15 @@ void SinkRunner::transform_batch() {
   for (size_t i = 0; i < views_.size(); ++i) {
     const ferry_record_view& v = views_[i];
     transforms::MutableRecord m = transforms::to_mutable(v, v.topic, v.timestamp_ms);
-    if (!chain_->apply(m)) {
+    bool keep = false;
+    try {
+      keep = chain_->apply(m);
+    } catch (const transforms::TransformError& e) {
+      ferry_error err{};
+      if (reject(v, e.what(), &err) != FERRY_OK) return;  // failure_ is set
+      continue;
+    }
+    if (!keep) {
       ++filtered_;
       continue;
     }
@@ -548,6 +555,7 @@ Status SinkRunner::run(const std::atomic<bool>& stop) {
                                 static_cast<uint32_t>(env_.connector->tasks));
       !s.ok())
     return s;
+  if (Status s = build_transform_chain(env_, chain_); !s.ok()) return s;
   if (Status s = create_consumer(); !s.ok()) return s;
   log_->info("sink task started, consuming {}", fmt::join(env_.connector->topics, ","));
 

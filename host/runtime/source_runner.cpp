@@ -9,6 +9,7 @@
 #include "kafka/client_config.hpp"
 #include "runtime/dead_letter.hpp"
 #include "runtime/header_insertions.hpp"
+#include "runtime/plugin_transform.hpp"
 
 namespace ferry::runtime {
 namespace {
@@ -35,10 +36,7 @@ void span_committable(void* ledger, void* span, uint64_t seq) {
 SourceRunner::SourceRunner(TaskEnvironment env)
     : TaskHost(env.log, *env.metrics, env.connector->name, env.task_id, *env.offsets, *env.state),
       env_(std::move(env)),
-      insert_headers_(header_insertions(*env_.connector)),
-      chain_(needs_transform_chain(*env_.connector)
-                 ? transforms::TransformChain::build(*env_.connector)
-                 : nullptr) {
+      insert_headers_(header_insertions(*env_.connector)) {
   if (env_.span_publisher != nullptr && env_.connector->span.boolean("enabled")) {
     spans_ = std::make_unique<spans::SpanLedger>(
         *env_.span_publisher, connector_, env_.connector->topic,
@@ -116,7 +114,13 @@ ferry_status SourceRunner::emit_transformed(const ferry_record_view& r, ferry_er
                                         .count();
   transforms::MutableRecord m =
       transforms::to_mutable(r, r.topic != nullptr ? r.topic : env_.connector->topic, ts);
-  if (!chain_->apply(m)) {
+  bool keep = false;
+  try {
+    keep = chain_->apply(m);
+  } catch (const transforms::TransformError& e) {
+    return reject(r, e.what(), err);  // dead letter topic, or the task fails
+  }
+  if (!keep) {
     // Filtered out: processed as far as the source offset goes, never in its span.
     ferry_record_view skip = r;
     skip.flags |= FERRY_RECORD_OFFSET_ONLY;
@@ -382,6 +386,7 @@ void SourceRunner::drain() {
 
 Status SourceRunner::run(const std::atomic<bool>& stop) {
   if (Status s = create_producer(); !s.ok()) return s;
+  if (Status s = build_transform_chain(env_, chain_); !s.ok()) return s;
   if (Status s = plugin_.create(env_.connector->descriptor, env_.connector->plugin_options(), this,
                                 host_api(), connector_, task_id_,
                                 static_cast<uint32_t>(env_.connector->tasks));

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,13 @@
 #include "transforms/record.hpp"
 
 namespace ferry::transforms {
+
+// A record the chain cannot transform (a transform plugin failed or rejected it):
+// the runner hands it to the connector's error handling.
+class TransformError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 class Transform {
  public:

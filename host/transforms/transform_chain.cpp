@@ -15,13 +15,22 @@ MutableRecord to_mutable(const ferry_record_view& v, std::string topic, int64_t 
   return m;
 }
 
-std::unique_ptr<TransformChain> TransformChain::build(const config::ConnectorConfig& c) {
+std::unique_ptr<TransformChain> TransformChain::build(const config::ConnectorConfig& c,
+                                                      const PluginFactory& plugins,
+                                                      std::string& error) {
   if (c.transforms.empty()) return nullptr;
   auto chain = std::make_unique<TransformChain>();
   for (const auto& t : c.transforms) {
-    const TransformSpec* spec = find_transform(t.type);
-    std::string error;
-    auto made = spec != nullptr ? spec->make(t.options, error) : nullptr;
+    std::unique_ptr<Transform> made;
+    if (t.descriptor != nullptr) {
+      made = plugins ? plugins(t, error) : nullptr;
+      if (!made) {
+        if (error.empty()) error = "transform " + t.type + " cannot be built here";
+        return nullptr;
+      }
+    } else if (const TransformSpec* spec = find_transform(t.type)) {
+      made = spec->make(t.options, error);
+    }
     if (made) chain->transforms_.push_back(std::move(made));
   }
   return chain;

@@ -3,6 +3,7 @@
 // sinks: before put). A dropped record is still processed for offsets and spans.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,11 +18,18 @@ MutableRecord to_mutable(const ferry_record_view& v, std::string topic, int64_t 
 
 class TransformChain {
  public:
-  // Null when the connector has no transforms; throws nothing (the config was
-  // validated, so every transform builds).
-  static std::unique_ptr<TransformChain> build(const config::ConnectorConfig& c);
+  // Makes the plugin transforms (TransformConfig::descriptor set); null + error when
+  // one does not start.
+  using PluginFactory =
+      std::function<std::unique_ptr<Transform>(const config::TransformConfig&, std::string& error)>;
 
-  // false: the record is dropped.
+  // Null when the connector has no transforms. The built-in ones were validated with
+  // the config, so only a plugin can fail to build: then null with `error` set.
+  static std::unique_ptr<TransformChain> build(const config::ConnectorConfig& c,
+                                               const PluginFactory& plugins, std::string& error);
+
+  // false: the record is dropped. Throws TransformError for a record that cannot be
+  // transformed.
   bool apply(MutableRecord& r) {
     for (auto& t : transforms_)
       if (!t->apply(r)) return false;

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define FERRY_ABI_VERSION_MAJOR 1u
-#define FERRY_ABI_VERSION_MINOR 2u
+#define FERRY_ABI_VERSION_MINOR 3u
 #define FERRY_MODULE_ENTRY_SYMBOL "ferry_module_entry"
 
 /* Outcome of a call. RETRIABLE: try the same call again later (with backoff).
@@ -244,10 +244,21 @@ typedef struct ferry_plugin {
    * worker's shutdown_timeout, until a poll emits nothing, so records the plugin
    * already holds reach Kafka before the task is destroyed. */
   void (*source_stop)(ferry_task* task);
+
+  /* ---- ABI 1.3 ---- */
+  /* Transforms (kind FERRY_KIND_TRANSFORM): one record passing through a connector's
+   * [[transforms]] chain. Pass it on, changed or not, by calling the host's emit at
+   * most once; emit nothing to drop it. An error (or the host's reject) hands the
+   * record to the connector's error handling: its dead letter topic under
+   * errors.tolerance = "all", else the task fails. The view is valid during the call
+   * only; the host copies what is emitted. */
+  ferry_status (*transform_apply)(ferry_task* task, const ferry_record_view* record,
+                                  ferry_error* err);
 } ferry_plugin;
 
 #define FERRY_PLUGIN_SIZE_1_0 offsetof(ferry_plugin, sink_span_begin)
 #define FERRY_PLUGIN_SIZE_1_1 offsetof(ferry_plugin, source_stop)
+#define FERRY_PLUGIN_SIZE_1_2 offsetof(ferry_plugin, transform_apply)
 /* True when plugin `p` (built against any 1.x) has the member `field`. */
 #define FERRY_PLUGIN_HAS(p, field) \
   ((p)->struct_size >= offsetof(ferry_plugin, field) + sizeof((p)->field) && (p)->field != NULL)

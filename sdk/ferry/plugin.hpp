@@ -69,7 +69,9 @@ template <typename T>
 struct Adapter {
   static constexpr bool kSource = std::is_base_of_v<SourceTask, T>;
   static constexpr bool kSink = std::is_base_of_v<SinkTask, T>;
-  static_assert(kSource != kSink, "a plugin task derives from exactly one of SourceTask/SinkTask");
+  static constexpr bool kTransform = std::is_base_of_v<TransformTask, T>;
+  static_assert(int(kSource) + int(kSink) + int(kTransform) == 1,
+                "a plugin task derives from exactly one of SourceTask, SinkTask, TransformTask");
 
   static TaskBox<T>* box(ferry_task* t) { return reinterpret_cast<TaskBox<T>*>(t); }
 
@@ -127,6 +129,14 @@ struct Adapter {
     }
   }
 
+  static ferry_status apply(ferry_task* t, const ferry_record_view* r, ferry_error* err) {
+    if constexpr (kTransform) {
+      return guarded(err, [&] { return box(t)->task->apply(RecordView(*r)); });
+    } else {
+      return to_c(Status::Fatal("not a transform"), err);
+    }
+  }
+
   static void stop(ferry_task* t) {
     if constexpr (kSource) {
       ferry_error err{};
@@ -168,7 +178,7 @@ struct Adapter {
     p.struct_size = sizeof(ferry_plugin);
     p.name = name;
     p.version = version;
-    p.kind = kSource ? FERRY_KIND_SOURCE : FERRY_KIND_SINK;
+    p.kind = kSource ? FERRY_KIND_SOURCE : kSink ? FERRY_KIND_SINK : FERRY_KIND_TRANSFORM;
     p.description = description;
     p.options = options.data();
     p.option_count = options.size();
@@ -182,6 +192,7 @@ struct Adapter {
     p.sink_span_begin = kSink ? &span_begin : nullptr;
     p.sink_span_end = kSink ? &span_end : nullptr;
     p.source_stop = kSource ? &stop : nullptr;
+    p.transform_apply = kTransform ? &apply : nullptr;
     return p;
   }
 };
@@ -200,7 +211,8 @@ ferry_module_entry() {
 #define FERRY_PP_CAT(a, b) FERRY_PP_CAT2(a, b)
 
 // FERRY_PLUGIN(TaskClass, "plugin-name", "1.2.0", "What it does", kOptionTable)
-// TaskClass derives from ferry::SourceTask or ferry::SinkTask and is constructible
+// TaskClass derives from ferry::SourceTask, ferry::SinkTask or ferry::TransformTask and
+// is constructible
 // from (const ferry::Host&, const ferry::Config&). kOptionTable is a static array of
 // ferry_option rows (see ferry::opt).
 #define FERRY_PLUGIN(TaskClass, name, version, description, options)                         \

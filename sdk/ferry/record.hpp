@@ -90,4 +90,17 @@ class RecordView {
   const ferry_record_view* v_;
 };
 
+// A record to emit that starts as a copy of `r` (key, value, headers, topic, time):
+// what a transform changes and passes on. It points into `r`: emit it before apply
+// returns, or give it owned strings for anything it replaces.
+inline SourceRecord pass_on(const RecordView& r) {
+  SourceRecord out;
+  out.key = r.key();
+  out.value = r.value();
+  out.headers.assign(r.headers().begin(), r.headers().end());
+  out.topic = r.raw().topic;
+  out.timestamp_ms = r.timestamp_ms();
+  return out;
+}
+
 }  // namespace ferry

@@ -126,6 +126,18 @@ class SourceTask {
 };
 
 // A sink receives batches of records from Kafka.
+// A transform plugin: a step in a connector's [[transforms]] chain, named by the
+// plugin's name in `type`. apply() sees each record once. Pass it on with
+// host().emit(...) — pass_on(record) starts a copy to change — at most
+// once; emit nothing to drop it. A failed Status sends the record to the connector's
+// error handling (dead letter topic, or a task failure).
+class TransformTask {
+ public:
+  virtual ~TransformTask() = default;
+  virtual Status start() { return Status::Ok(); }
+  virtual Status apply(const RecordView& record) = 0;
+};
+
 class SinkTask {
  public:
   virtual ~SinkTask() = default;

@@ -89,4 +89,56 @@ TEST(Transforms, BadTransformSettingsAreConfigErrorsWithTheirPlace) {
       << r.err;
 }
 
+TEST(Transforms, ATransformPluginChangesDropsAndDeadLettersRecords) {
+  TempDir dir;
+  std::string topic = unique_topic("plugin-transform");
+  std::string dlq = topic + ".dlq";
+  dir.write("in/words.txt", "hello\nplease drop\nbad apple\nworld\n");
+  FerryInstance ferry(dir);
+  ferry.add_connector("src", "plugin = \"file-source\"\ntopic = \"" + topic +
+                                 "\"\n[config]\npaths = [\"" + (dir / "in/*.txt").string() +
+                                 "\"]\nscan_interval = \"100ms\"\nkey = \"none\"\n"
+                                 "[errors]\ntolerance = \"all\"\ndead_letter_topic = \"" +
+                                 dlq +
+                                 "\"\n[[transforms]]\ntype = \"test-upper\"\n"
+                                 "drop_containing = \"drop\"\nfail_containing = \"bad\"\n"
+                                 "mark_header = \"upper\"\n");
+  ferry.start();
+  ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= 2 && end_offset(dlq) >= 1; }, 60s))
+      << ferry.log();
+  auto out = kcat_consume(topic);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].value, "HELLO");
+  EXPECT_EQ(out[1].value, "WORLD");
+  EXPECT_EQ(out[0].headers["upper"], "1");
+  auto dead = kcat_consume(dlq);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].value, "bad apple");  // the record as it was before the chain
+  EXPECT_NE(dead[0].headers["ferry.error.reason"].find("test-upper: cannot transform"),
+            std::string::npos)
+      << dead[0].headers["ferry.error.reason"];
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  // Its offset moved past all four lines: a restart sends nothing again.
+  ferry.start();
+  ASSERT_TRUE(wait_until(
+      [&] { return ferry.log().find("source task started") != std::string::npos; }, 30s));
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  EXPECT_EQ(kcat_consume(topic).size(), 2u);
+}
+
+TEST(Transforms, ATransformPluginIsRefusedAsAConnectorAndASourceAsATransform) {
+  TempDir dir;
+  auto worker = dir.write("ferry.toml", "[host]\nplugin_path = [\"" + test_plugin_dir() + "\"]\n");
+  auto file = dir.write("c.toml", "plugin = \"test-upper\"\ntopic = \"t\"\n");
+  auto other = dir.write("d.toml",
+                         "plugin = \"test-source\"\ntopic = \"t\"\n[[transforms]]\n"
+                         "type = \"test-source\"\n");
+  auto r = run_command(
+      {ferry_binary(), "validate", "-c", worker.string(), file.string(), other.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("plugin \"test-upper\" is a transform"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("plugin \"test-source\" is a source, not a transform"), std::string::npos)
+      << r.err;
+}
+
 }  // namespace ferry::test

@@ -1,5 +1,7 @@
 // Plugins that exist only to exercise the host: a source and a sink whose failures
 // (bad records, retriable and fatal errors) are switched on by configuration.
+#include <array>
+#include <cctype>
 #include <fstream>
 #include <string>
 
@@ -116,5 +118,40 @@ class TestSink final : public ferry::SinkTask {
 
 }  // namespace
 
+// A transform plugin: upper-cases values (or only a prefix of them), drops values
+// containing `drop_containing`, and fails on values containing `fail_containing`.
+constexpr std::array kUpperOptions{
+    ferry::opt::string("drop_containing", "", "Drop records whose value contains this"),
+    ferry::opt::string("fail_containing", "", "Fail on records whose value contains this"),
+    ferry::opt::string("mark_header", "", "Add this header (value \"1\") to passed records"),
+};
+
+class TestUpper final : public ferry::TransformTask {
+ public:
+  TestUpper(const ferry::Host& host, const ferry::Config& cfg)
+      : host_(host),
+        drop_(cfg.str("drop_containing")),
+        fail_(cfg.str("fail_containing")),
+        mark_(cfg.str("mark_header")) {}
+
+  ferry::Status apply(const ferry::RecordView& r) override {
+    std::string v(r.value().value_or(""));
+    if (!drop_.empty() && v.find(drop_) != std::string::npos) return ferry::Status::Ok();
+    if (!fail_.empty() && v.find(fail_) != std::string::npos)
+      return ferry::Status::Fatal("test-upper: cannot transform \"" + v + "\"");
+    for (auto& c : v) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    ferry::SourceRecord out = ferry::pass_on(r);
+    out.value = v;
+    if (!mark_.empty()) out.add_header(mark_.c_str(), "1");
+    host_.count("uppercased");
+    return host_.emit(out);
+  }
+
+ private:
+  ferry::Host host_;
+  std::string drop_, fail_, mark_;
+};
+
 FERRY_PLUGIN(TestSource, "test-source", "1.0", "Test source", kSourceOptions)
+FERRY_PLUGIN(TestUpper, "test-upper", "1.0", "Test transform", kUpperOptions)
 FERRY_PLUGIN(TestSink, "test-sink", "1.0", "Test sink", kSinkOptions)

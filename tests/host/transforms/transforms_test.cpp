@@ -202,14 +202,15 @@ name = "level"
 pattern = "debug")");
   add("insert_field", R"(field = "via"
 value = "ferry")");
-  auto chain = TransformChain::build(c);
+  std::string error;
+  auto chain = TransformChain::build(c, nullptr, error);
   ASSERT_NE(chain, nullptr);
   auto kept = json_record(R"({"level":"info","secret":"s"})");
   EXPECT_TRUE(chain->apply(kept));
   EXPECT_EQ(kept.value, R"({"level":"info","via":"ferry"})");
   auto dropped = json_record(R"({"level":"debug"})");
   EXPECT_FALSE(chain->apply(dropped));
-  EXPECT_EQ(TransformChain::build(config::ConnectorConfig{}), nullptr);
+  EXPECT_EQ(TransformChain::build(config::ConnectorConfig{}, nullptr, error), nullptr);
 }
 
 }  // namespace ferry::transforms
