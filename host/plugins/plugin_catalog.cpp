@@ -65,7 +65,8 @@ bool PluginCatalog::load_module(const std::filesystem::path& file) {
     bool source = p->kind == FERRY_KIND_SOURCE && p->source_poll != nullptr;
     bool sink = p->kind == FERRY_KIND_SINK && p->sink_put != nullptr && p->sink_flush != nullptr;
     bool transform = p->kind == FERRY_KIND_TRANSFORM && FERRY_PLUGIN_HAS(p, transform_apply);
-    if (p->task_create == nullptr || p->task_destroy == nullptr || (!source && !sink && !transform)) {
+    if (p->task_create == nullptr || p->task_destroy == nullptr ||
+        (!source && !sink && !transform)) {
       refuse(fmt::format("plugin \"{}\" lacks the functions its kind requires", p->name));
       continue;
     }
