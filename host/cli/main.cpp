@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/connectors_command.hpp"
 #include "cli/plugin_docs.hpp"
 #include "cli/spans_command.hpp"
 #include "common/logging.hpp"
@@ -157,6 +158,26 @@ int main(int argc, char** argv) {
   spans_watch->add_flag("--from-beginning", spans_args.from_beginning,
                         "Start at the oldest event in the span topic");
 
+  cli::ConnectorsArgs conn_args;
+  auto* connectors =
+      app.add_subcommand("connectors", "Connector status and control (REST API of a running host)");
+  connectors->require_subcommand(1);
+  connectors->add_option("-c,--config", worker_flag, "Worker file (default: $FERRY_CONFIG)");
+  connectors->add_option("--url", conn_args.url,
+                         "REST API address (default: from the worker file)");
+  auto* conn_list = connectors->add_subcommand("list", "Every connector with its state");
+  conn_list->add_flag("--json", conn_args.json, "JSON output");
+  std::vector<CLI::App*> conn_actions{conn_list};
+  for (const char* action : {"status", "pause", "resume", "stop", "restart"}) {
+    auto* sub = connectors->add_subcommand(action, std::string(action) + " one connector");
+    sub->add_option("name", conn_args.name, "Connector name")->required();
+    if (std::string(action) == "status") sub->add_flag("--json", conn_args.json, "JSON output");
+    if (std::string(action) == "restart")
+      sub->add_flag("--only-failed", conn_args.only_failed, "Restart only FAILED tasks");
+    conn_actions.push_back(sub);
+  }
+  for (auto* sub : conn_actions) sub->fallthrough();
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -172,6 +193,11 @@ int main(int argc, char** argv) {
     if (*spans) {
       spans_args.action = *spans_get ? "get" : *spans_list ? "list" : "watch";
       return cli::cmd_spans(config::resolve_worker_path(worker_flag), spans_args);
+    }
+    if (*connectors) {
+      for (auto* sub : conn_actions)
+        if (*sub) conn_args.action = sub->get_name();
+      return cli::cmd_connectors(config::resolve_worker_path(worker_flag), conn_args);
     }
     if (*version) {
       std::cout << fmt::format("ferry {} (plugin ABI {}.{}, librdkafka {})\n", FERRY_VERSION,

@@ -8,9 +8,9 @@
 #include <iostream>
 
 #include <fmt/format.h>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/rest_call.hpp"
 #include "config/worker_config.hpp"
 #include "kafka/client_config.hpp"
 
@@ -18,49 +18,6 @@ namespace ferry::cli {
 namespace {
 
 std::atomic<bool> g_stop{false};
-
-std::string first_line(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::string s;
-  std::getline(in, s);
-  return s;
-}
-
-// "http://host:port" of the REST API: the configured listen address, or the address
-// the running host wrote to its state dir when it listens on port 0.
-std::string rest_url(const config::WorkerConfig& w) {
-  std::string listen = w.rest.str("listen");
-  if (listen.ends_with(":0")) listen = first_line(w.state_dir / "rest.address");
-  if (listen.rfind("0.0.0.0:", 0) == 0) listen = "127.0.0.1:" + listen.substr(8);
-  return listen.empty() ? "" : "http://" + listen;
-}
-
-int rest_get(const config::WorkerConfig& w, const std::string& url_flag, const std::string& path,
-             nlohmann::json& out) {
-  std::string url = url_flag.empty() ? rest_url(w) : url_flag;
-  if (url.empty()) {
-    std::cerr << "ferry: no REST address (is ferry running with this worker file?)\n";
-    return 2;
-  }
-  httplib::Client client(url);
-  client.set_connection_timeout(5);
-  client.set_read_timeout(30);
-  httplib::Headers headers;
-  if (w.rest.has("token_file"))
-    headers.emplace("Authorization", "Bearer " + first_line(w.rest.str("token_file")));
-  auto res = client.Get(path, headers);
-  if (!res) {
-    std::cerr << "ferry: cannot reach " << url << ": " << httplib::to_string(res.error()) << "\n";
-    return 2;
-  }
-  out = nlohmann::json::parse(res->body, nullptr, false);
-  if (res->status != 200) {
-    std::cerr << "ferry: " << (out.is_object() ? out.value("message", res->body) : res->body)
-              << "\n";
-    return res->status == 404 || res->status == 400 ? 1 : 2;
-  }
-  return 0;
-}
 
 int watch(const config::WorkerConfig& w, bool from_beginning) {
   config::KafkaProperties kafka = w.kafka;
@@ -124,13 +81,13 @@ int cmd_spans(const std::string& worker_path, const SpansArgs& args) {
   if (args.action == "watch") return watch(w, args.from_beginning);
   nlohmann::json body;
   if (args.action == "get") {
-    int rc = rest_get(w, args.url, "/spans/" + args.id, body);
+    int rc = rest_call(w, args.url, "GET", "/spans/" + args.id, body);
     if (rc == 0) std::cout << body.dump(2) << "\n";
     return rc;
   }
   std::string path = "/spans";
   if (!args.state.empty()) path += "?state=" + args.state;
-  int rc = rest_get(w, args.url, path, body);
+  int rc = rest_call(w, args.url, "GET", path, body);
   if (rc != 0) return rc;
   if (args.json) {
     std::cout << body.dump(2) << "\n";

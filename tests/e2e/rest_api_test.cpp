@@ -9,6 +9,7 @@
 
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
+#include "support/process.hpp"
 #include "support/rest_client.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_connectors.hpp"
@@ -354,6 +355,39 @@ TEST(RestApi, TenReloadsOfALiveStreamLoseAndDuplicateNothing) {
   EXPECT_EQ(read_file(dir / "out.txt"), expected);
   EXPECT_NE(ferry.log().find("stopping connector live-in"), std::string::npos);
   EXPECT_NE(ferry.log().find("stopping connector live-out"), std::string::npos);
+}
+
+TEST(RestApi, TheConnectorsCommandDrivesItFromATerminal) {
+  TempDir dir;
+  std::string topic = unique_topic("cli-connectors");
+  dir.write("in/a.log", "1\n");
+  FerryInstance ferry(dir);
+  ferry.add_connector("src", file_source(topic, dir / "in/*.log"));
+  ferry.start();
+  RestClient rest = connect(ferry);
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {ferry_binary(), "connectors"});
+    args.insert(args.end(), {"-c", ferry.worker_file().string()});
+    return run_command(args);
+  };
+  ASSERT_TRUE(
+      wait_until([&] { return cli({"list"}).out.find("1/1 RUNNING") != std::string::npos; }, 30s))
+      << cli({"list"}).out << cli({"list"}).err;
+  auto paused = cli({"pause", "src"});
+  EXPECT_EQ(paused.exit_code, 0) << paused.err;
+  EXPECT_NE(paused.out.find("src (source): PAUSED"), std::string::npos) << paused.out;
+  auto status = cli({"status", "src", "--json"});
+  EXPECT_EQ(json::parse(status.out)["connector"]["state"], "PAUSED") << status.out;
+  EXPECT_EQ(cli({"resume", "src"}).exit_code, 0);
+  auto restarted = cli({"restart", "src"});
+  EXPECT_EQ(restarted.exit_code, 0) << restarted.err;
+  EXPECT_NE(restarted.out.find("task 0:"), std::string::npos) << restarted.out;
+  auto missing = cli({"status", "nope"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("Connector nope not found"), std::string::npos) << missing.err;
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  auto down = cli({"list"});
+  EXPECT_EQ(down.exit_code, 2);  // nothing listens any more
 }
 
 }  // namespace ferry::test
