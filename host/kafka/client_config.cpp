@@ -59,9 +59,11 @@ config::KafkaProperties producer_defaults(int64_t retry_timeout_ms) {
       {"queue.buffering.max.messages", "1000000"},
       {"queue.buffering.max.kbytes", "1048576"},
       {"client.id", "ferry"},
-      // Feeds /metrics (queue depth, broker round-trip times, errors).
-      {"statistics.interval.ms", "15000"},
   };
+}
+
+config::KafkaProperties task_statistics() {
+  return {{"statistics.interval.ms", "15000"}};
 }
 
 config::KafkaProperties consumer_defaults(const std::string& group_id) {
@@ -72,7 +74,6 @@ config::KafkaProperties consumer_defaults(const std::string& group_id) {
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},
       {"client.id", "ferry"},
-      {"statistics.interval.ms", "15000"},
   };
 }
 

@@ -19,6 +19,10 @@ ConfPtr make_conf(const std::vector<config::KafkaProperties>& layers, std::strin
 KafkaPtr new_client(rd_kafka_type_t type, ConfPtr& conf, std::string& error);
 
 config::KafkaProperties producer_defaults(int64_t retry_timeout_ms);
+// For the clients of source and sink tasks, which register a statistics callback
+// feeding /metrics (queue depth, broker round-trip times, errors). Other clients leave
+// statistics off: without a callback they would pile up in queues nobody polls.
+config::KafkaProperties task_statistics();
 config::KafkaProperties consumer_defaults(const std::string& group_id);
 // Settings that make clients of the embedded mock broker responsive.
 config::KafkaProperties embedded_tuning();

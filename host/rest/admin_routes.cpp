@@ -66,6 +66,13 @@ void add_admin_routes(RestServer& server, runtime::Worker& worker) {
     return r;
   });
 
+  // For probes that want the two questions apart (Kubernetes style): live as long as
+  // the process answers, ready once the connectors were started and until draining.
+  server.get(R"(/health/live)", [](const Request&) { return Reply{200, {{"status", "alive"}}}; });
+  server.get(R"(/health/ready)", [w](const Request&) {
+    return w->ready() ? Reply{200, {{"status", "ready"}}} : Reply{503, {{"status", "starting"}}};
+  });
+
   server.post(R"(/reload/?)", [w](const Request&) {
     auto r = w->reload();
     json body = {{"started", r.started},

@@ -58,7 +58,8 @@ Status SinkRunner::create_consumer() {
   const auto& c = *env_.connector;
   std::string error;
   kafka::ConfPtr conf = kafka::make_conf(
-      {kafka::consumer_defaults("ferry-" + c.name), env_.worker->kafka, env_.worker_overrides,
+      {kafka::consumer_defaults("ferry-" + c.name), kafka::task_statistics(), env_.worker->kafka,
+       env_.worker_overrides,
        env_.embedded_broker ? kafka::embedded_consumer_tuning() : config::KafkaProperties{},
        c.kafka},
       error);

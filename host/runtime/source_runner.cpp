@@ -77,9 +77,10 @@ SourceRunner::~SourceRunner() {
 Status SourceRunner::create_producer() {
   const auto& c = *env_.connector;
   std::string error;
-  kafka::ConfPtr conf = kafka::make_conf({kafka::producer_defaults(c.retry_timeout_ms()),
-                                          env_.worker->kafka, env_.worker_overrides, c.kafka},
-                                         error);
+  kafka::ConfPtr conf =
+      kafka::make_conf({kafka::producer_defaults(c.retry_timeout_ms()), kafka::task_statistics(),
+                        env_.worker->kafka, env_.worker_overrides, c.kafka},
+                       error);
   if (!conf) return Status::Config(error);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &delivery_report);

@@ -143,6 +143,9 @@ TEST(RestApi, AnswersWithConnectsShapesAndStatusCodes) {
 
   auto health = rest.get("/health");
   EXPECT_EQ(health.body["status"], "healthy") << health.text;
+  EXPECT_EQ(health.body["tasks"]["running"], 3) << health.text;
+  EXPECT_EQ(rest.get("/health/live").status, 200);
+  EXPECT_EQ(rest.get("/health/ready").body["status"], "ready");
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }
 
