@@ -18,7 +18,6 @@ namespace {
 
 std::mutex g_mu;
 spdlog::level::level_enum g_level = spdlog::level::info;
-bool g_json = false;
 
 // One line per event, UTC with a Z so lines from several hosts sort and compare,
 // secrets scrubbed. Components named "<connector>/<task>" become two JSON fields.
@@ -101,8 +100,7 @@ spdlog::level::level_enum level_for(const std::string& name) {
 void configure(const std::string& level, const std::string& format) {
   std::lock_guard lock(g_mu);
   g_level = spdlog::level::from_str(level == "warn" ? "warning" : level);
-  g_json = format == "json";
-  shared_sink()->set_formatter(std::make_unique<LineFormatter>(g_json));
+  shared_sink()->set_formatter(std::make_unique<LineFormatter>(format == "json"));
   spdlog::apply_all(
       [](const std::shared_ptr<spdlog::logger>& l) { l->set_level(level_for(l->name())); });
 }

@@ -30,23 +30,13 @@ void add_admin_routes(RestServer& server, runtime::Worker& worker) {
       return Reply{503,
                    {{"status", "starting"},
                     {"message", "Worker is still starting up (or is shutting down)."}}};
-    int running = 0, failed = 0, paused = 0;
-    auto names = w->connector_names();
-    for (const auto& n : names) {
-      w->with_connector(n, [&](runtime::Connector& c) {
-        for (const auto& t : c.status().tasks) {
-          if (t.state == "RUNNING") ++running;
-          if (t.state == "FAILED") ++failed;
-          if (t.state == "PAUSED") ++paused;
-        }
-      });
-    }
+    auto n = w->counts();
     // A failed task is restarted by its supervisor: the worker itself stays healthy.
     return Reply{200,
                  {{"status", "healthy"},
                   {"message", "Worker has completed startup and is ready to handle requests."},
-                  {"connectors", names.size()},
-                  {"tasks", {{"running", running}, {"failed", failed}, {"paused", paused}}}}};
+                  {"connectors", n.connectors},
+                  {"tasks", {{"running", n.running}, {"failed", n.failed}, {"paused", n.paused}}}}};
   });
 
   server.get(R"(/metrics/?)", [w](const Request&) {

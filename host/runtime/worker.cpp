@@ -158,23 +158,29 @@ Worker::ReloadResult Worker::reload() {
   return result;
 }
 
-std::string Worker::status_line() const {
+Worker::Counts Worker::counts() const {
   std::lock_guard lock(mu_);
-  size_t running = 0, failed = 0, paused = 0, stopped = 0;
+  Counts n;
+  n.connectors = connectors_.size();
   for (const auto& [name, c] : connectors_) {
     auto s = c->status();
-    if (s.state == "STOPPED") ++stopped;
+    if (s.state == "STOPPED") ++n.stopped_connectors;
     for (const auto& t : s.tasks) {
-      if (t.state == "RUNNING") ++running;
-      if (t.state == "FAILED") ++failed;
-      if (t.state == "PAUSED") ++paused;
+      if (t.state == "RUNNING") ++n.running;
+      if (t.state == "FAILED") ++n.failed;
+      if (t.state == "PAUSED") ++n.paused;
     }
   }
-  std::string line =
-      fmt::format("{} connector(s): {} task(s) running", connectors_.size(), running);
-  if (failed > 0) line += fmt::format(", {} FAILED", failed);
-  if (paused > 0) line += fmt::format(", {} paused", paused);
-  if (stopped > 0) line += fmt::format(", {} connector(s) stopped", stopped);
+  return n;
+}
+
+std::string Worker::status_line() const {
+  Counts n = counts();
+  std::string line = fmt::format("{} connector(s): {} task(s) running", n.connectors, n.running);
+  if (n.failed > 0) line += fmt::format(", {} FAILED", n.failed);
+  if (n.paused > 0) line += fmt::format(", {} paused", n.paused);
+  if (n.stopped_connectors > 0)
+    line += fmt::format(", {} connector(s) stopped", n.stopped_connectors);
   return line;
 }
 

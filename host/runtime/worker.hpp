@@ -49,6 +49,11 @@ class Worker {
   // Runs `fn` on the named connector under the lock; false when there is none.
   bool with_connector(const std::string& name, const std::function<void(Connector&)>& fn);
   bool ready() const { return ready_.load(); }
+  struct Counts {
+    size_t connectors = 0, stopped_connectors = 0;
+    size_t running = 0, failed = 0, paused = 0;  // tasks
+  };
+  Counts counts() const;
   const config::WorkerConfig& config() const { return cfg_; }
   const plugins::PluginCatalog& catalog() const { return catalog_; }
   MetricsRegistry& metrics() { return metrics_; }

@@ -27,6 +27,13 @@ std::pair<nlohmann::json*, std::string> locate(nlohmann::json& root, const std::
   }
 }
 
+nlohmann::json* find_field(nlohmann::json& root, const std::string& path) {
+  auto [parent, name] = locate(root, path, false);
+  if (parent == nullptr) return nullptr;
+  auto it = parent->find(name);
+  return it == parent->end() ? nullptr : &*it;
+}
+
 namespace {
 
 class InsertField final : public Transform {
@@ -95,12 +102,10 @@ class MaskField final : public Transform {
     auto* obj = r.object();
     if (obj == nullptr) return true;
     for (const auto& f : fields_) {
-      auto [parent, name] = locate(*obj, f, false);
-      if (parent == nullptr) continue;
-      auto it = parent->find(name);
-      if (it == parent->end()) continue;
-      *it = replacement_;
-      r.object_changed();
+      if (nlohmann::json* field = find_field(*obj, f)) {
+        *field = replacement_;
+        r.object_changed();
+      }
     }
     return true;
   }
@@ -116,14 +121,8 @@ class ValueToKey final : public Transform {
   bool apply(MutableRecord& r) override {
     auto* obj = r.object();
     if (obj == nullptr) return true;
-    auto get = [&](const std::string& f) -> const nlohmann::json* {
-      auto [parent, name] = locate(*obj, f, false);
-      if (parent == nullptr) return nullptr;
-      auto it = parent->find(name);
-      return it == parent->end() ? nullptr : &*it;
-    };
     if (fields_.size() == 1) {
-      const auto* v = get(fields_[0]);
+      const auto* v = find_field(*obj, fields_[0]);
       if (v == nullptr) {
         r.key.reset();
       } else {
@@ -133,7 +132,7 @@ class ValueToKey final : public Transform {
     }
     nlohmann::json key = nlohmann::json::object();
     for (const auto& f : fields_) {
-      const auto* v = get(f);
+      const auto* v = find_field(*obj, f);
       key[f] = v == nullptr ? nlohmann::json() : *v;
     }
     r.key = key.dump();

@@ -36,11 +36,9 @@ class Filter final : public Transform {
       case On::kField: {
         auto* obj = r.object();
         if (obj == nullptr) return false;
-        auto [parent, name] = locate(*obj, name_, false);
-        if (parent == nullptr) return false;
-        auto it = parent->find(name);
-        if (it == parent->end()) return false;
-        return matches_text(it->is_string() ? it->get<std::string>() : it->dump());
+        const nlohmann::json* field = find_field(*obj, name_);
+        if (field == nullptr) return false;
+        return matches_text(field->is_string() ? field->get<std::string>() : field->dump());
       }
     }
     return false;

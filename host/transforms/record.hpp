@@ -55,5 +55,7 @@ struct MutableRecord {
 // step on the way is missing or not an object (create: make missing steps).
 std::pair<nlohmann::json*, std::string> locate(nlohmann::json& root, const std::string& path,
                                                bool create);
+// The value at "a.b.c", or null when it is not there.
+nlohmann::json* find_field(nlohmann::json& root, const std::string& path);
 
 }  // namespace ferry::transforms
