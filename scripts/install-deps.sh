@@ -8,10 +8,12 @@ BUILD_PKGS=(
   librdkafka-dev libboost-dev libboost-filesystem-dev libtomlplusplus-dev
   libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev nlohmann-json3-dev
   rapidjson-dev libsystemd-dev prometheus-cpp-dev libmosquitto-dev
-  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev unixodbc-dev
 )
 TEST_PKGS=(kcat mosquitto mosquitto-clients openssl default-jdk-headless maven python3
-           python3-prometheus-client systemd procps util-linux time)
+           python3-prometheus-client systemd procps util-linux time
+           unixodbc odbc-postgresql libsqliteodbc odbc-mariadb sqlite3
+           postgresql-15 postgresql-client-15 mariadb-server mariadb-client)
 
 want=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" != "--build-only" ]]; then want+=("${TEST_PKGS[@]}"); fi

@@ -37,13 +37,15 @@ struct ConnectorConfig {
   std::string content_hash;  // changes when the file's content changes (reload)
 
   // What the plugin's task gets: its [config] plus the [span] settings as
-  // "span.enabled", "span.ttl" and "span.idle_close".
+  // "span.enabled", "span.ttl" and "span.idle_close", and "connector.topic".
   Options plugin_options() const {
     Options o = config;
     for (OptionValue v : span.values()) {
       v.name = "span." + v.name;
       o.values().push_back(std::move(v));
     }
+    o.values().push_back(OptionValue{"connector.topic", FERRY_OPT_STRING, !topic.empty(), false,
+                                     topic, {}});
     return o;
   }
 

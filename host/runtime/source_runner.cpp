@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <map>
 
 #include <fmt/format.h>
 
 #include "kafka/client_config.hpp"
+#include "kafka/topic_admin.hpp"
 #include "runtime/dead_letter.hpp"
 #include "runtime/header_insertions.hpp"
 #include "runtime/plugin_transform.hpp"
@@ -59,6 +61,20 @@ ferry_status SourceRunner::span_open(ferry_bytes key, const ferry_header_view* a
 ferry_status SourceRunner::span_close(ferry_bytes key, ferry_error* err) {
   if (!spans_) return FERRY_OK;
   return detail::to_c(spans_->close({key.data ? key.data : "", key.len}), err);
+}
+
+ferry_status SourceRunner::topic_ensure(const char* topic, int32_t partitions,
+                                        const ferry_header_view* configs, size_t count,
+                                        ferry_error* err) {
+  // The embedded broker cannot create topics (it auto-creates them on first use).
+  if (env_.embedded_broker || !producer_) return FERRY_OK;
+  std::map<std::string, std::string> cfg;
+  for (size_t i = 0; i < count; ++i)
+    cfg[configs[i].name] = std::string(configs[i].value.data ? configs[i].value.data : "",
+                                       configs[i].value.len);
+  std::string e = kafka::ensure_topic(producer_.get(), topic, partitions, cfg);
+  if (e.empty()) return FERRY_OK;
+  return detail::to_c(Status::Retriable(fmt::format("cannot create topic {}: {}", topic, e)), err);
 }
 
 SourceRunner::~SourceRunner() {

@@ -36,6 +36,11 @@ ferry_status TaskHost::span_close(ferry_bytes, ferry_error* err) {
   return detail::to_c(Status::Fatal("only source tasks close spans"), err);
 }
 
+ferry_status TaskHost::topic_ensure(const char*, int32_t, const ferry_header_view*, size_t,
+                                    ferry_error* err) {
+  return detail::to_c(Status::Fatal("only source tasks create topics"), err);
+}
+
 void TaskHost::offsets_list(ferry_bytes_fn fn, void* user) {
   offsets_.for_each([&](const std::string& k, const std::string& v) {
     if (k.starts_with(spans::kStateKeyPrefix)) return;  // the host's own span state
@@ -122,6 +127,10 @@ const ferry_host_api kApi = {
     },
     [](ferry_host* h, ferry_bytes key, ferry_error* err) {
       return guard(err, [&] { return self(h)->span_close(key, err); });
+    },
+    [](ferry_host* h, const char* topic, int32_t partitions, const ferry_header_view* configs,
+       size_t count, ferry_error* err) {
+      return guard(err, [&] { return self(h)->topic_ensure(topic, partitions, configs, count, err); });
     },
 };
 

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define FERRY_ABI_VERSION_MAJOR 1u
-#define FERRY_ABI_VERSION_MINOR 3u
+#define FERRY_ABI_VERSION_MINOR 4u
 #define FERRY_MODULE_ENTRY_SYMBOL "ferry_module_entry"
 
 /* Outcome of a call. RETRIABLE: try the same call again later (with backoff).
@@ -181,6 +181,14 @@ typedef struct ferry_host_api {
                             size_t attr_count, ferry_error* err);
   /* Sources: the span `key` will get no more records. */
   ferry_status (*span_close)(ferry_host* host, ferry_bytes key, ferry_error* err);
+  /* ---- ABI 1.4 ---- */
+  /* Sources: creates Kafka topic `topic` with `configs` (e.g. cleanup.policy=compact)
+   * unless it exists; partitions <= 0 takes the broker's default. Blocks up to ~10 s,
+   * so call it once per topic. FERRY_OK when the topic exists afterwards, or when the
+   * broker cannot create topics (the embedded one auto-creates them). */
+  ferry_status (*topic_ensure)(ferry_host* host, const char* topic, int32_t partitions,
+                               const ferry_header_view* configs, size_t config_count,
+                               ferry_error* err);
 } ferry_host_api;
 
 typedef struct ferry_task_init {
@@ -191,7 +199,9 @@ typedef struct ferry_task_init {
   uint32_t task_id;
   uint32_t task_count;
   /* The plugin's validated options, then (ABI 1.1) the connector's [span] settings
-   * as "span.enabled" (BOOL), "span.ttl" and "span.idle_close" (DURATION). */
+   * as "span.enabled" (BOOL), "span.ttl" and "span.idle_close" (DURATION), then
+   * (ABI 1.4) "connector.topic" (STRING), the connector's topic as written, which a
+   * source may treat as a template. */
   const ferry_config_entry* config;
   size_t config_count;
 } ferry_task_init;

@@ -6,6 +6,7 @@
 // shared between tasks (statics) needs the plugin's own locking.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -90,6 +91,21 @@ class Host {
   Status span_close(std::string_view key) const {
     ferry_error err;
     return wrap(api_->span_close(host_, to_bytes(key), &err), err);
+  }
+
+  // Sources: creates `topic` with these configs unless it exists (once per topic; it
+  // blocks for the broker's answer).
+  Status ensure_topic(const std::string& topic, const Attrs& configs = {},
+                      int32_t partitions = -1) const {
+    if (api_->struct_size < offsetof(ferry_host_api, topic_ensure) + sizeof(void*))
+      return Status::Ok();
+    std::vector<ferry_header_view> views;
+    views.reserve(configs.size());
+    for (const auto& [name, value] : configs) views.push_back({name, to_bytes(value)});
+    ferry_error err;
+    return wrap(api_->topic_ensure(host_, topic.c_str(), partitions, views.data(), views.size(),
+                                   &err),
+                err);
   }
 
  private:

@@ -1,0 +1,126 @@
+// RAII owners for unixODBC's environment, connection and statement handles, and the
+// translation of ODBC diagnostics into ferry Status values: a lost or refused
+// connection is retriable, bad credentials and unknown objects are configuration
+// errors, anything else is fatal.
+#pragma once
+
+#include <sql.h>
+#include <sqlext.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ferry/status.hpp"
+
+namespace ferry::odbc {
+
+// The first diagnostic record of a handle: SQLSTATE and message.
+struct Diagnostic {
+  std::string state;  // five characters, e.g. "08001"; empty when none
+  std::string message;
+  int32_t native = 0;
+};
+Diagnostic diagnose(SQLSMALLINT type, SQLHANDLE handle);
+
+// How a failure with this SQLSTATE should be handled.
+Status classify(const Diagnostic& d, std::string_view what);
+
+class Environment {
+ public:
+  Environment();
+  ~Environment();
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+  SQLHENV get() const { return env_; }
+
+ private:
+  SQLHENV env_ = SQL_NULL_HENV;
+};
+
+class Statement;
+
+// A parameter bound as text (or NULL) for one execution. Values are converted by the
+// database, so one binding path serves every column type.
+struct Param {
+  std::optional<std::string> text;
+  SQLSMALLINT sql_type = SQL_VARCHAR;
+};
+
+class Connection {
+ public:
+  explicit Connection(std::shared_ptr<Environment> env);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // `connection` is an ODBC connection string ("DSN=x;UID=..;PWD=.." or "Driver=..").
+  Status connect(const std::string& connection);
+  bool connected() const { return connected_; }
+  void disconnect();
+
+  Status set_autocommit(bool on);
+  Status commit();
+  Status rollback();
+
+  // Runs a statement that returns no rows we care about.
+  Status execute(const std::string& sql, const std::vector<Param>& params = {});
+  // Runs a query and returns the first column of the first row as text, if any.
+  Status query_value(const std::string& sql, std::optional<std::string>& out,
+                     const std::vector<Param>& params = {});
+  // Runs a query and returns every row as text columns (NULL = nullopt). For small
+  // catalog queries only.
+  using Row = std::vector<std::optional<std::string>>;
+  Status query_rows(const std::string& sql, std::vector<Row>& rows,
+                    const std::vector<Param>& params = {});
+
+  // The driver's name for the DBMS ("PostgreSQL", "SQLite", "MariaDB"...).
+  std::string dbms_name() const;
+  // The identifier quote character ('"' or '`').
+  std::string identifier_quote() const;
+
+  SQLHDBC get() const { return dbc_; }
+  Status failure(SQLSMALLINT type, SQLHANDLE h, std::string_view what) const;
+
+ private:
+  std::shared_ptr<Environment> env_;
+  SQLHDBC dbc_ = SQL_NULL_HDBC;
+  bool connected_ = false;
+};
+
+class Statement {
+ public:
+  explicit Statement(Connection& conn);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Status prepare(const std::string& sql);
+  // Binds `params` (kept alive by the statement until the next bind) and executes the
+  // prepared statement, or `sql` directly when not empty.
+  Status execute(const std::vector<Param>& params = {}, const std::string& sql = {});
+  // Advances to the next row: true when there is one.
+  Status fetch(bool& has_row);
+  // Column `col` (1-based) of the current row as bytes; nullopt for NULL. `binary`
+  // reads SQL_C_BINARY (bytea), otherwise UTF-8 text.
+  Status get(SQLUSMALLINT col, std::optional<std::string>& out, bool binary = false);
+  Status column_count(SQLSMALLINT& n);
+  Status column_name(SQLUSMALLINT col, std::string& name);
+  void close_cursor();
+  SQLLEN row_count();
+
+  SQLHSTMT get() const { return stmt_; }
+
+ private:
+  Status bind(const std::vector<Param>& params);
+  Connection& conn_;
+  SQLHSTMT stmt_ = SQL_NULL_HSTMT;
+  std::vector<Param> bound_;
+  std::vector<SQLLEN> indicators_;
+  std::string buffer_;
+};
+
+}  // namespace ferry::odbc

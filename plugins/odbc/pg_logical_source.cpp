@@ -1,0 +1,674 @@
+#include "pg_logical_source.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "debezium_envelope.hpp"
+#include "identifiers.hpp"
+
+namespace ferry::odbc {
+
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Settings every session needs for values to come out in one predictable text form,
+// whatever the server's or the role's defaults.
+constexpr const char* kSessionSetup =
+    "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'iso_8601'; "
+    "SET extra_float_digits = 3; SET bytea_output = 'hex'";
+
+std::string default_name(std::string_view connector) {
+  std::string s = "ferry_";
+  for (char c : connector)
+    s.push_back(std::isalnum(static_cast<unsigned char>(c))
+                    ? static_cast<char>(std::tolower(static_cast<unsigned char>(c)))
+                    : '_');
+  return s.substr(0, 63);
+}
+
+std::string replace_all(std::string s, std::string_view from, std::string_view to) {
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
+    s.replace(p, from.size(), to);
+  return s;
+}
+
+}  // namespace
+
+std::string format_position(const StreamPosition& p) {
+  std::string s = p.snapshot ? "snapshot;lsn=" : "lsn=";
+  s += pg::format_lsn(p.lsn);
+  if (p.txn != 0) s += ";txn=" + pg::format_lsn(p.txn) + ";n=" + std::to_string(p.n);
+  return s;
+}
+
+bool parse_position(std::string_view text, StreamPosition& out) {
+  out = {};
+  bool have_lsn = false;
+  while (!text.empty()) {
+    size_t semi = text.find(';');
+    std::string_view part = text.substr(0, semi);
+    text = semi == std::string_view::npos ? std::string_view{} : text.substr(semi + 1);
+    if (part == "snapshot") {
+      out.snapshot = true;
+    } else if (part.starts_with("lsn=")) {
+      have_lsn = pg::parse_lsn(part.substr(4), out.lsn);
+      if (!have_lsn) return false;
+    } else if (part.starts_with("txn=")) {
+      if (!pg::parse_lsn(part.substr(4), out.txn)) return false;
+    } else if (part.starts_with("n=")) {
+      out.n = std::strtoull(std::string(part.substr(2)).c_str(), nullptr, 10);
+    } else {
+      return false;
+    }
+  }
+  return have_lsn;
+}
+
+PgLogicalSource::PgLogicalSource(const Host& host, const Config& cfg)
+    : host_(host),
+      cfg_(cfg),
+      slot_(cfg.str("slot").empty() ? default_name(host.connector()) : cfg.str("slot")),
+      publication_(cfg.str("publication").empty() ? default_name(host.connector())
+                                                  : cfg.str("publication")),
+      partition_("slot/" + slot_),
+      topic_template_(cfg.has("connector.topic") ? cfg.str("connector.topic")
+                                                 : "{schema}.{table}"),
+      connection_(cfg.str("connection")),
+      poll_interval_(cfg.duration("poll_interval")),
+      spans_(cfg.boolean("span.enabled")) {}
+
+PgLogicalSource::~PgLogicalSource() {
+  drop_connections();
+}
+
+void PgLogicalSource::drop_connections() {
+  cursor_.reset();
+  snapshot_.reset();
+  stream_.reset();
+  control_.reset();
+}
+
+Status PgLogicalSource::connect(Connection& c, bool streaming) {
+  std::string conn = connection_;
+  // psqlODBC reads a whole result set into memory unless told to use a cursor.
+  if (streaming)
+    conn += ";UseDeclareFetch=1;Fetch=" + std::to_string(cfg_.integer("fetch_size"));
+  if (Status s = c.connect(conn); !s.ok()) return s;
+  return c.execute(kSessionSetup);
+}
+
+Status PgLogicalSource::start() {
+  env_ = std::make_shared<Environment>();
+  control_ = std::make_unique<Connection>(env_);
+  if (Status s = connect(*control_, false); !s.ok()) return s;
+  if (std::string dbms = control_->dbms_name(); dbms != "PostgreSQL")
+    return Status::Config("mode = \"logical\" needs PostgreSQL; this connection is to " + dbms +
+                          " (use mode = \"query\")");
+  if (Status s = check_server(); !s.ok()) return s;
+  if (Status s = setup_publication(); !s.ok()) return s;
+
+  std::optional<StreamPosition> stored;
+  std::string bad_offset;
+  host_.committed_offsets([&](std::string_view partition, std::string_view offset) {
+    if (partition != partition_) return;
+    StreamPosition p;
+    if (parse_position(offset, p))
+      stored = p;
+    else
+      bad_offset = offset;
+  });
+  if (!bad_offset.empty())
+    return Status::Fatal("stored offset \"" + bad_offset + "\" of " + partition_ +
+                         " is not a position ferry wrote; remove the connector's offsets to "
+                         "start over");
+  if (Status s = setup_slot(stored); !s.ok()) return s;
+  if (Status s = load_tables(); !s.ok()) return s;
+  return Status::Ok();
+}
+
+Status PgLogicalSource::check_server() {
+  std::optional<std::string> v;
+  if (Status s = control_->query_value("SHOW wal_level", v); !s.ok()) return s;
+  if (v.value_or("") != "logical")
+    return Status::Config("PostgreSQL runs with wal_level = " + v.value_or("?") +
+                          "; logical decoding needs wal_level = logical in postgresql.conf "
+                          "(and a server restart)");
+  if (Status s = control_->query_value(
+          "SELECT (rolsuper OR rolreplication)::text FROM pg_roles WHERE rolname = current_user",
+          v);
+      !s.ok())
+    return s;
+  if (v.value_or("") != "true")
+    return Status::Config(
+        "the database user may not use replication slots; grant it with ALTER ROLE <user> "
+        "REPLICATION (and SELECT on the captured tables)");
+  if (Status s = control_->query_value("SELECT current_database()", v); !s.ok()) return s;
+  db_ = v.value_or("");
+  return Status::Ok();
+}
+
+Status PgLogicalSource::setup_publication() {
+  std::optional<std::string> v;
+  if (Status s = control_->query_value("SELECT pubname FROM pg_publication WHERE pubname = ?", v,
+                                       {{publication_}});
+      !s.ok())
+    return s;
+  if (v) return Status::Ok();
+  if (!cfg_.boolean("create_publication"))
+    return Status::Config("publication \"" + publication_ +
+                          "\" does not exist; create it (CREATE PUBLICATION ... FOR TABLE ...) "
+                          "or set create_publication = true");
+  std::string sql = "CREATE PUBLICATION " + quote_identifier(publication_, "\"");
+  const auto& tables = cfg_.list("tables");
+  if (tables.empty()) {
+    sql += " FOR ALL TABLES";
+  } else {
+    sql += " FOR TABLE ";
+    for (size_t i = 0; i < tables.size(); ++i) {
+      if (i) sql += ", ";
+      sql += quote_qualified(tables[i], "\"");
+    }
+  }
+  if (Status s = control_->execute(sql); !s.ok()) return s;
+  host_.info("created publication " + publication_);
+  return Status::Ok();
+}
+
+Status PgLogicalSource::setup_slot(const std::optional<StreamPosition>& stored) {
+  std::vector<Connection::Row> rows;
+  if (Status s = control_->query_rows(
+          "SELECT plugin, confirmed_flush_lsn::text, database FROM pg_replication_slots "
+          "WHERE slot_name = ?",
+          rows, {{slot_}});
+      !s.ok())
+    return s;
+  bool exists = !rows.empty();
+  if (exists) {
+    if (rows[0][0].value_or("") != "pgoutput")
+      return Status::Config("replication slot \"" + slot_ + "\" uses output plugin " +
+                            rows[0][0].value_or("?") + "; ferry needs a pgoutput slot");
+    if (rows[0][2].value_or("") != db_)
+      return Status::Config("replication slot \"" + slot_ + "\" belongs to database " +
+                            rows[0][2].value_or("?") + ", not " + db_);
+    if (!pg::parse_lsn(rows[0][1].value_or(""), confirmed_))
+      return Status::Fatal("cannot read the confirmed position of slot " + slot_);
+  }
+
+  const bool resnapshot = cfg_.boolean("resnapshot");
+  bool lost = false;
+  std::string why;
+  if (stored && !exists) {
+    lost = true;
+    why = "replication slot \"" + slot_ + "\" no longer exists, but ferry had read it up to " +
+          pg::format_lsn(stored->lsn);
+  } else if (stored && confirmed_ > stored->lsn) {
+    lost = true;
+    why = "replication slot \"" + slot_ + "\" starts at " + pg::format_lsn(confirmed_) +
+          ", after ferry's stored position " + pg::format_lsn(stored->lsn) +
+          ": the slot was recreated or advanced by someone else, and the changes in between "
+          "are lost";
+  }
+  if (lost && !resnapshot)
+    return Status::Config(why + ". Set resnapshot = true to take a new snapshot and go on.");
+  if (lost) host_.warn(why + "; taking a new snapshot (resnapshot = true)");
+
+  if (!exists) {
+    if (!cfg_.boolean("create_slot"))
+      return Status::Config("replication slot \"" + slot_ +
+                            "\" does not exist; create it with "
+                            "pg_create_logical_replication_slot('" +
+                            slot_ + "', 'pgoutput') or set create_slot = true");
+    std::optional<std::string> lsn;
+    if (Status s = control_->query_value(
+            "SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput')", lsn,
+            {{slot_}});
+        !s.ok())
+      return s;
+    if (!lsn || !pg::parse_lsn(*lsn, confirmed_))
+      return Status::Fatal("pg_create_logical_replication_slot returned no position");
+    host_.info("created replication slot " + slot_ + " at " + *lsn);
+  }
+
+  bool snapshot = false;
+  if (lost || (!stored && cfg_.str("snapshot") == "initial") || (stored && stored->snapshot))
+    snapshot = true;
+  if (snapshot) {
+    phase_ = Phase::kSnapshot;
+    // The snapshot transaction starts after the slot exists, so every change it misses
+    // is in the slot: duplicates are possible, gaps are not.
+    snapshot_lsn_ = confirmed_;
+    emitted_upto_ = confirmed_;
+  } else {
+    phase_ = Phase::kStream;
+    emitted_upto_ = stored ? stored->lsn : confirmed_;
+    if (stored && stored->txn != 0) {
+      resume_txn_ = stored->txn;
+      resume_n_ = stored->n;
+    }
+  }
+  host_.info(std::string(snapshot ? "snapshot, then streaming" : "streaming") + " from slot " +
+             slot_ + " at " + pg::format_lsn(emitted_upto_) + " (publication " + publication_ +
+             ")");
+  return Status::Ok();
+}
+
+bool PgLogicalSource::wanted(std::string_view schema, std::string_view table) const {
+  const auto& tables = cfg_.list("tables");
+  if (tables.empty()) return true;
+  for (const auto& t : tables) {
+    auto [s, n] = split_qualified(t, "public");
+    if (s == schema && n == table) return true;
+  }
+  return false;
+}
+
+Status PgLogicalSource::load_tables() {
+  if (phase_ != Phase::kSnapshot) return Status::Ok();
+  std::vector<Connection::Row> rows;
+  if (Status s = control_->query_rows(
+          "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = ? "
+          "ORDER BY 1, 2",
+          rows, {{publication_}});
+      !s.ok())
+    return s;
+  snapshot_tables_.clear();
+  for (auto& r : rows)
+    if (wanted(r[0].value_or(""), r[1].value_or("")))
+      snapshot_tables_.emplace_back(r[0].value_or(""), r[1].value_or(""));
+  for (const auto& t : cfg_.list("tables")) {
+    auto [s, n] = split_qualified(t, "public");
+    bool found = std::any_of(snapshot_tables_.begin(), snapshot_tables_.end(),
+                             [&](const auto& p) { return p.first == s && p.second == n; });
+    if (!found)
+      return Status::Config("table " + t + " is not in publication " + publication_ +
+                            " (or does not exist)");
+  }
+  return Status::Ok();
+}
+
+const std::string& PgLogicalSource::topic_for(std::string_view schema, std::string_view table,
+                                              bool keyed, Status& st) {
+  std::string name = std::string(schema) + "." + std::string(table);
+  auto it = topics_.find(name);
+  if (it == topics_.end()) {
+    std::string t = replace_all(topic_template_, "{schema}", schema);
+    t = replace_all(t, "{table}", table);
+    it = topics_.emplace(name, std::move(t)).first;
+  }
+  if (!ensured_.contains(it->second)) {
+    // Compaction keeps the latest row per key; a table without a key cannot be
+    // compacted (Kafka refuses keyless records on a compacted topic).
+    Host::Attrs cfg;
+    if (keyed) cfg.emplace_back("cleanup.policy", "compact");
+    st = host_.ensure_topic(it->second, cfg);
+    if (st.ok()) ensured_.insert(it->second);
+  }
+  return it->second;
+}
+
+Status PgLogicalSource::poll(uint32_t max_records) {
+  if (stopping_) return Status::Ok();
+  if (!control_) {
+    control_ = std::make_unique<Connection>(env_);
+    if (Status s = connect(*control_, false); !s.ok()) {
+      control_.reset();
+      return s;
+    }
+  }
+  if (Status s = advance_slot(); !s.ok()) {
+    drop_connections();
+    return s;
+  }
+  report_lag();
+  uint32_t emitted = 0;
+  Status s = phase_ == Phase::kSnapshot ? snapshot_step(max_records, emitted)
+                                        : stream_step(max_records, emitted);
+  if (!s.ok()) {
+    // Resume where the records handed to the host end: the next read starts over from
+    // the slot and skips what was already emitted.
+    if (in_txn_ && !txn_.skipping) {
+      resume_txn_ = txn_.final_lsn;
+      resume_n_ = txn_.n;
+    }
+    in_txn_ = false;
+    if (phase_ == Phase::kSnapshot) {
+      snapshot_table_open_ = false;
+      snapshot_index_ = 0;  // a new snapshot transaction: start the tables over
+    }
+    drop_connections();
+  }
+  return s;
+}
+
+// ---- snapshot ----
+
+Status PgLogicalSource::snapshot_step(uint32_t max_records, uint32_t& emitted) {
+  if (!snapshot_) {
+    snapshot_ = std::make_unique<Connection>(env_);
+    if (Status s = connect(*snapshot_, true); !s.ok()) return s;
+    if (Status s = snapshot_->set_autocommit(false); !s.ok()) return s;
+    if (Status s = snapshot_->execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+        !s.ok())
+      return s;
+    snapshot_index_ = 0;
+    host_.info("snapshot of " + std::to_string(snapshot_tables_.size()) + " table(s) begins");
+  }
+  StreamPosition pos{snapshot_lsn_, 0, 0, true};
+  position_text_ = format_position(pos);
+  while (emitted < max_records && !stopping_) {
+    if (!snapshot_table_open_) {
+      if (snapshot_index_ >= snapshot_tables_.size()) {
+        (void)snapshot_->commit();
+        snapshot_.reset();
+        cursor_.reset();
+        phase_ = Phase::kStream;
+        host_.info("snapshot done; streaming from " + pg::format_lsn(snapshot_lsn_));
+        return emit_position(snapshot_lsn_);
+      }
+      const auto& [schema, table] = snapshot_tables_[snapshot_index_];
+      std::vector<Connection::Row> cols;
+      if (Status s = snapshot_->query_rows(
+              "SELECT a.attname, a.atttypid::int8::text, "
+              "COALESCE(a.attnum = ANY(i.indkey), false)::text "
+              "FROM pg_attribute a LEFT JOIN pg_index i "
+              "ON i.indrelid = a.attrelid AND i.indisprimary "
+              "WHERE a.attrelid = (quote_ident(?) || '.' || quote_ident(?))::regclass "
+              "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+              cols, {{schema}, {table}});
+          !s.ok())
+        return s;
+      snapshot_table_ = Table{};
+      snapshot_table_.rel.schema = schema;
+      snapshot_table_.rel.table = table;
+      std::string select = "SELECT ";
+      for (size_t i = 0; i < cols.size(); ++i) {
+        pg::Column c;
+        c.name = cols[i][0].value_or("");
+        c.type = static_cast<uint32_t>(std::stoul(cols[i][1].value_or("0")));
+        c.key = cols[i][2].value_or("") == "true";
+        select += (i ? ", " : "") + quote_identifier(c.name, "\"") + "::text";
+        snapshot_table_.rel.columns.push_back(std::move(c));
+      }
+      select += " FROM " + quote_identifier(schema, "\"") + "." + quote_identifier(table, "\"");
+      cursor_ = std::make_unique<Statement>(*snapshot_);
+      if (Status s = cursor_->execute({}, select); !s.ok()) return s;
+      snapshot_table_open_ = true;
+      snapshot_span_ = "snapshot:" + schema + "." + table;
+      if (spans_)
+        if (Status s = host_.span_open(snapshot_span_,
+                                       {{"table", schema + "." + table}, {"snapshot", "true"}});
+            !s.ok())
+          return s;
+    }
+    const pg::Relation& rel = snapshot_table_.rel;
+    std::vector<std::optional<std::string>> values(rel.columns.size());
+    pg::Tuple tuple(rel.columns.size());
+    while (emitted < max_records) {
+      bool row = false;
+      if (Status s = cursor_->fetch(row); !s.ok()) return s;
+      if (!row) {
+        cursor_.reset();
+        snapshot_table_open_ = false;
+        if (spans_)
+          if (Status s = host_.span_close(snapshot_span_); !s.ok()) return s;
+        ++snapshot_index_;
+        break;
+      }
+      for (size_t i = 0; i < values.size(); ++i) {
+        if (Status s = cursor_->get(static_cast<SQLUSMALLINT>(i + 1), values[i]); !s.ok()) return s;
+        tuple[i] = values[i] ? pg::Value{'t', *values[i]} : pg::Value{'n', {}};
+      }
+      txn_ = Txn{};
+      txn_.commit_ms = wall_ms();
+      txn_.span = snapshot_span_;
+      if (Status s = emit_change('r', rel, nullptr, &tuple, emitted); !s.ok()) return s;
+    }
+  }
+  return Status::Ok();
+}
+
+// ---- streaming ----
+
+Status PgLogicalSource::open_peek() {
+  std::optional<std::string> flush;
+  if (Status s = control_->query_value("SELECT pg_current_wal_flush_lsn()::text", flush); !s.ok())
+    return s;
+  uint64_t upto = 0;
+  if (!flush || !pg::parse_lsn(*flush, upto))
+    return Status::Fatal("cannot read pg_current_wal_flush_lsn()");
+  if (upto <= emitted_upto_) return Status::Ok();  // nothing was written since
+  if (!stream_) {
+    stream_ = std::make_unique<Connection>(env_);
+    if (Status s = connect(*stream_, true); !s.ok()) {
+      stream_.reset();
+      return s;
+    }
+  }
+  cursor_ = std::make_unique<Statement>(*stream_);
+  // Decoding reads the WAL up to upto: every transaction that committed before it
+  // is in this result, so afterwards the position may move to upto.
+  if (Status s = cursor_->execute(
+          {{slot_}, {pg::format_lsn(upto)}, {publication_}},
+          "SELECT data FROM pg_logical_slot_peek_binary_changes(?, ?::pg_lsn, NULL, "
+          "'proto_version', '1', 'publication_names', ?)");
+      !s.ok()) {
+    cursor_.reset();
+    return s;
+  }
+  peek_upto_ = upto;
+  peek_returned_rows_ = false;
+  last_peek_ = Clock::now();
+  return Status::Ok();
+}
+
+Status PgLogicalSource::stream_step(uint32_t max_records, uint32_t& emitted) {
+  if (!cursor_) {
+    auto now = Clock::now();
+    // A new peek decodes from the slot's position again. Wait until the previous
+    // peek's records are acknowledged and the slot moved past them (so nothing is
+    // decoded twice), or for poll_interval when there is little traffic.
+    bool caught_up = confirmed_ >= peek_upto_;
+    if (!caught_up && now - last_peek_ < std::max(poll_interval_, std::chrono::milliseconds(5000)))
+      return Status::Ok();
+    if (caught_up && now - last_peek_ < poll_interval_ && !peek_returned_rows_)
+      return Status::Ok();
+    if (Status s = open_peek(); !s.ok()) return s;
+    if (!cursor_) {
+      last_peek_ = now;
+      return Status::Ok();
+    }
+  }
+  std::optional<std::string> data;
+  while (emitted < max_records && !stopping_) {
+    bool row = false;
+    if (Status s = cursor_->fetch(row); !s.ok()) return s;
+    if (!row) {
+      cursor_.reset();
+      stream_->disconnect();  // ends psqlODBC's cursor transaction
+      stream_.reset();
+      in_txn_ = false;
+      // Everything that committed before peek_upto_ has been emitted: the position
+      // (and, once stored, the slot) moves there even when no published table
+      // changed, so an idle capture never pins the server's WAL.
+      if (peek_upto_ > emitted_upto_) return emit_position(peek_upto_);
+      return Status::Ok();
+    }
+    peek_returned_rows_ = true;
+    if (Status s = cursor_->get(1, data, /*binary=*/true); !s.ok()) return s;
+    if (!data) continue;
+    if (Status s = handle(*data, emitted); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status PgLogicalSource::handle(std::string_view data, uint32_t& emitted) {
+  if (std::string err = decoder_.decode(data, msg_); !err.empty())
+    return Status::Fatal("cannot decode a change from slot " + slot_ + ": " + err);
+  switch (msg_.tag) {
+    case 'B': {
+      in_txn_ = true;
+      txn_ = Txn{};
+      txn_.final_lsn = msg_.lsn;
+      txn_.xid = msg_.xid;
+      txn_.commit_ms = msg_.commit_us / 1000;
+      txn_.skipping = msg_.lsn < emitted_upto_;
+      if (txn_.skipping) return Status::Ok();
+      if (msg_.lsn == resume_txn_) txn_.skip = resume_n_;
+      if (spans_) {
+        txn_.span = slot_ + ":" + pg::format_lsn(msg_.lsn);
+        std::string xid = std::to_string(msg_.xid), lsn = pg::format_lsn(msg_.lsn);
+        return host_.span_open(txn_.span, {{"xid", xid}, {"lsn", lsn}});
+      }
+      return Status::Ok();
+    }
+    case 'C': {
+      if (!in_txn_ || txn_.skipping) {
+        in_txn_ = false;
+        return Status::Ok();
+      }
+      in_txn_ = false;
+      resume_txn_ = resume_n_ = 0;
+      if (spans_)
+        if (Status s = host_.span_close(txn_.span); !s.ok()) return s;
+      return emit_position(msg_.end_lsn);
+    }
+    case 'I':
+    case 'U':
+    case 'D': {
+      if (!in_txn_ || txn_.skipping) return Status::Ok();
+      const pg::Relation* rel = decoder_.relation(msg_.relation);
+      if (!wanted(rel->schema, rel->table)) return Status::Ok();
+      if (msg_.tag == 'I') return emit_change('c', *rel, nullptr, &msg_.new_tuple, emitted);
+      if (msg_.tag == 'D')
+        return emit_change('d', *rel, &msg_.old_tuple, nullptr, emitted);
+      // An update that changes the key is, for a keyed topic, the old key's delete
+      // (and tombstone) and the new key's create, as Debezium emits it.
+      if (msg_.old_kind == 'K') {
+        if (Status s = emit_change('d', *rel, &msg_.old_tuple, nullptr, emitted); !s.ok())
+          return s;
+        return emit_change('c', *rel, nullptr, &msg_.new_tuple, emitted);
+      }
+      return emit_change('u', *rel, msg_.old_kind == 'O' ? &msg_.old_tuple : nullptr,
+                         &msg_.new_tuple, emitted);
+    }
+    case 'T': {
+      if (!in_txn_ || txn_.skipping) return Status::Ok();
+      for (uint32_t id : msg_.truncated) {
+        const pg::Relation* rel = decoder_.relation(id);
+        if (rel == nullptr || !wanted(rel->schema, rel->table)) continue;
+        if (Status s = emit_change('t', *rel, nullptr, nullptr, emitted); !s.ok())
+          return s;
+      }
+      return Status::Ok();
+    }
+    default:
+      return Status::Ok();  // R is kept by the decoder; O Y M carry nothing to emit
+  }
+}
+
+Status PgLogicalSource::emit_change(char op, const pg::Relation& rel, const pg::Tuple* before,
+                                    const pg::Tuple* after, uint32_t& emitted) {
+  key_buf_.clear();
+  const pg::Tuple* keyed_row = after != nullptr ? after : before;
+  bool has_key = false;
+  if (op == 't') {
+    key_buf_ = "{}";  // compacted topics refuse keyless records; a truncate has no row
+    has_key = true;
+  } else if (keyed_row != nullptr) {
+    has_key = append_key(key_buf_, rel, *keyed_row);
+  }
+  bool table_keyed = std::any_of(rel.columns.begin(), rel.columns.end(),
+                                 [](const pg::Column& c) { return c.key; });
+  Status st;
+  const std::string& topic = topic_for(rel.schema, rel.table, table_keyed, st);
+  if (!st.ok()) return st;
+
+  EventSource src;
+  src.name = host_.connector();
+  src.db = db_;
+  src.schema = rel.schema;
+  src.table = rel.table;
+  src.snapshot = op == 'r' ? "true" : "false";
+  src.xid = txn_.xid;
+  src.lsn = txn_.final_lsn;
+  src.ts_ms = txn_.commit_ms;
+  value_buf_.clear();
+  // A key-only old row (REPLICA IDENTITY DEFAULT) has only its key columns; the others
+  // are NULL in `before`, as in Debezium.
+  append_envelope(value_buf_, op, &rel, before, after, src, wall_ms());
+  if (Status s = emit_record(topic, has_key ? &key_buf_ : nullptr, &value_buf_, true, emitted);
+      !s.ok())
+    return s;
+  if (op == 'd' && has_key)  // the tombstone lets compaction forget the row
+    return emit_record(topic, &key_buf_, nullptr, false, emitted);
+  return Status::Ok();
+}
+
+Status PgLogicalSource::emit_record(const std::string& topic, const std::string* key,
+                                    const std::string* value, bool in_span, uint32_t& emitted) {
+  ++txn_.n;
+  if (txn_.n <= txn_.skip) return Status::Ok();  // delivered before a restart
+  SourceRecord r;
+  if (key) r.key = *key;
+  if (value) r.value = *value;
+  r.topic = topic.c_str();
+  r.timestamp_ms = txn_.commit_ms;
+  r.source_partition = partition_;
+  if (phase_ == Phase::kStream) {
+    position_text_ = format_position({emitted_upto_, txn_.final_lsn, txn_.n, false});
+  }
+  r.source_offset = position_text_;
+  if (spans_ && in_span) r.span = txn_.span;
+  ++emitted;
+  return host_.emit(r);
+}
+
+Status PgLogicalSource::emit_position(uint64_t lsn) {
+  emitted_upto_ = lsn;
+  position_text_ = format_position({lsn, 0, 0, false});
+  SourceRecord r;
+  r.offset_only = true;
+  r.source_partition = partition_;
+  r.source_offset = position_text_;
+  return host_.emit(r);
+}
+
+void PgLogicalSource::committed(std::string_view partition, std::string_view offset) {
+  if (partition != partition_) return;
+  StreamPosition p;
+  if (!parse_position(offset, p) || p.snapshot) return;
+  advance_to_ = std::max(advance_to_, p.lsn);
+}
+
+Status PgLogicalSource::advance_slot() {
+  if (advance_to_ <= confirmed_) return Status::Ok();
+  std::optional<std::string> v;
+  if (Status s = control_->query_value("SELECT end_lsn::text FROM pg_replication_slot_advance(?, ?::pg_lsn)",
+                                       v, {{slot_}, {pg::format_lsn(advance_to_)}});
+      !s.ok())
+    return s;
+  confirmed_ = advance_to_;
+  host_.debug("advanced slot " + slot_ + " to " + pg::format_lsn(confirmed_));
+  return Status::Ok();
+}
+
+void PgLogicalSource::report_lag() {
+  auto now = Clock::now();
+  if (now < next_lag_) return;
+  next_lag_ = now + std::chrono::seconds(5);
+  std::optional<std::string> v;
+  if (control_->query_value("SELECT pg_wal_lsn_diff(pg_current_wal_flush_lsn(), "
+                            "confirmed_flush_lsn)::bigint::text FROM pg_replication_slots "
+                            "WHERE slot_name = ?",
+                            v, {{slot_}})
+          .ok() &&
+      v)
+    host_.gauge("slot_lag_bytes", std::strtod(v->c_str(), nullptr));
+}
+
+}  // namespace ferry::odbc
