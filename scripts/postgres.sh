@@ -2,7 +2,7 @@
 # A real PostgreSQL 15 with wal_level=logical for tests and benchmarks, on a free
 # loopback port, with its data and an ODBC DSN in a temp directory.
 #
-#   scripts/postgres.sh start DIR   initdb (as the postgres user) and start it in DIR;
+#   [WAL_LEVEL=replica] scripts/postgres.sh start DIR   initdb (as the postgres user) and start it in DIR;
 #                                   prints FERRY_TEST_PG=DIR. Writes:
 #                                     DIR/port, DIR/password (of user "ferry", a superuser
 #                                     with REPLICATION, owner of database "ferry"),
@@ -32,23 +32,30 @@ start() {
   port=$("$HERE/free-port.py" 1)
   echo "$port" >"$dir/port"
   echo "ferry-test-$RANDOM$RANDOM" >"$dir/password"
-  [[ $(id -u) -eq 0 ]] && chown -R postgres "$dir"
+  if [[ $(id -u) -eq 0 ]]; then
+    chown -R postgres "$dir"
+    # The postgres user must reach DIR: temp dirs are often private to their owner.
+    local p=$dir
+    while [[ $p != / ]]; do
+      p=$(dirname "$p")
+      runuser -u postgres -- test -x "$p" || chmod o+x "$p"
+    done
+  fi
   chmod 700 "$dir/data"
   as_postgres "$PGBIN/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
     -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || {
     cat "$dir/initdb.log" >&2
     return 1
   }
-  # fsync off: a test server; crash safety of PostgreSQL itself is not under test.
+  # fsync off: a test server; surviving a power cut is not under test.
   cat >>"$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$dir'
-wal_level = logical
+wal_level = ${WAL_LEVEL:-logical}
 max_replication_slots = 20
 max_wal_senders = 20
 fsync = off
-synchronous_commit = off
 full_page_writes = off
 shared_buffers = 128MB
 max_connections = 100
@@ -77,7 +84,7 @@ INI
 export ODBCSYSINI=$dir ODBCINI=$dir/odbc.ini
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=ferry PGDATABASE=ferry PGPASSWORD=$(cat "$dir/password")
 ENV
-  chmod -R a+rX "$dir"
+  chmod a+r "$dir"/*.ini "$dir/connection" "$dir/env" "$dir/password"
   echo "FERRY_TEST_PG=$dir"
 }
 
@@ -97,7 +104,8 @@ launch() {
 
 terminate() {
   [[ -f $1/data/postmaster.pid ]] || return 0
-  as_postgres "$PGBIN/pg_ctl" -D "$1/data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+  # fast: connections are cut as in an outage, but what was committed stays committed.
+  as_postgres "$PGBIN/pg_ctl" -D "$1/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
 }
 
 stop() {

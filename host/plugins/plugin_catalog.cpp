@@ -1,5 +1,7 @@
 #include "plugins/plugin_catalog.hpp"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -42,7 +44,12 @@ bool PluginCatalog::load_module(const std::filesystem::path& file) {
   };
   auto lib = std::make_unique<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
-  lib->load(file.string(), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+  // RTLD_NODELETE: a module stays mapped until the process ends. Libraries plugins use
+  // (ODBC drivers, libmosquitto) keep threads and atexit handlers that must not
+  // outlive their code, and sanitizers can still name a plugin's frames at exit.
+  const auto mode = static_cast<boost::dll::load_mode::type>(
+      boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local | RTLD_NODELETE);
+  lib->load(file.string(), mode, ec);
   if (ec) return refuse(ec.message() + " (" + std::string(dlerror() ? dlerror() : "") + ")");
   if (!lib->has(FERRY_MODULE_ENTRY_SYMBOL))
     return refuse(std::string("no ") + FERRY_MODULE_ENTRY_SYMBOL +

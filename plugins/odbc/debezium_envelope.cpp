@@ -1,6 +1,6 @@
 #include "debezium_envelope.hpp"
 
-#include "json_text.hpp"
+#include "ferry/json_text.hpp"
 #include "pg_value_json.hpp"
 
 namespace ferry::odbc {

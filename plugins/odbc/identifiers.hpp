@@ -20,9 +20,8 @@ inline std::string quote_identifier(std::string_view name, std::string_view quot
 }
 
 // "schema.table" -> {"schema", "table"}; "table" -> {default_schema, "table"}.
-inline std::pair<std::string, std::string> split_qualified(std::string_view name,
-                                                           std::string_view default_schema =
-                                                               "public") {
+inline std::pair<std::string, std::string> split_qualified(
+    std::string_view name, std::string_view default_schema = "public") {
   size_t dot = name.find('.');
   if (dot == std::string_view::npos) return {std::string(default_schema), std::string(name)};
   return {std::string(name.substr(0, dot)), std::string(name.substr(dot + 1))};

@@ -49,8 +49,8 @@ Status classify(const Diagnostic& d, std::string_view what) {
   if (s.starts_with("28") || contains(m, "password authentication failed") ||
       contains(m, "Access denied for user") || contains(m, "no pg_hba.conf entry"))
     return Status::Config(msg);
-  if (s.starts_with("08") || s == "HYT00" || s == "HYT01" || s.starts_with("57P") ||
-      s == "40001" || s == "40P01" || s == "53300" || contains(m, "server closed the connection") ||
+  if (s.starts_with("08") || s == "HYT00" || s == "HYT01" || s.starts_with("57P") || s == "40001" ||
+      s == "40P01" || s == "53300" || contains(m, "server closed the connection") ||
       contains(m, "Could not connect") || contains(m, "connection to server") ||
       contains(m, "Lost connection") || contains(m, "gone away"))
     return Status::Retriable(msg);
@@ -63,6 +63,11 @@ Status classify(const Diagnostic& d, std::string_view what) {
 Environment::Environment() {
   SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env_);
   SQLSetEnvAttr(env_, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
+}
+
+std::shared_ptr<Environment> shared_environment() {
+  static auto* env = new std::shared_ptr<Environment>(std::make_shared<Environment>());
+  return *env;
 }
 
 Environment::~Environment() {
@@ -88,10 +93,9 @@ Status Connection::connect(const std::string& connection) {
   std::array<SQLCHAR, 1024> out{};
   SQLSMALLINT out_len = 0;
   std::string in = connection;
-  SQLRETURN r = SQLDriverConnect(dbc_, nullptr, reinterpret_cast<SQLCHAR*>(in.data()),
-                                 static_cast<SQLSMALLINT>(in.size()), out.data(),
-                                 static_cast<SQLSMALLINT>(out.size()), &out_len,
-                                 SQL_DRIVER_NOPROMPT);
+  SQLRETURN r = SQLDriverConnect(
+      dbc_, nullptr, reinterpret_cast<SQLCHAR*>(in.data()), static_cast<SQLSMALLINT>(in.size()),
+      out.data(), static_cast<SQLSMALLINT>(out.size()), &out_len, SQL_DRIVER_NOPROMPT);
   if (!ok(r)) return failure(SQL_HANDLE_DBC, dbc_, "cannot connect to the database");
   connected_ = true;
   return Status::Ok();
@@ -105,10 +109,10 @@ void Connection::disconnect() {
 }
 
 Status Connection::set_autocommit(bool on) {
-  SQLRETURN r = SQLSetConnectAttr(
-      dbc_, SQL_ATTR_AUTOCOMMIT,
-      reinterpret_cast<SQLPOINTER>(static_cast<uintptr_t>(on ? SQL_AUTOCOMMIT_ON : SQL_AUTOCOMMIT_OFF)),
-      0);
+  SQLRETURN r = SQLSetConnectAttr(dbc_, SQL_ATTR_AUTOCOMMIT,
+                                  reinterpret_cast<SQLPOINTER>(static_cast<uintptr_t>(
+                                      on ? SQL_AUTOCOMMIT_ON : SQL_AUTOCOMMIT_OFF)),
+                                  0);
   if (!ok(r)) return failure(SQL_HANDLE_DBC, dbc_, "cannot set autocommit");
   return Status::Ok();
 }
@@ -200,10 +204,10 @@ Status Statement::bind(const std::vector<Param>& params) {
     Param& p = bound_[i];
     SQLLEN len = p.text ? static_cast<SQLLEN>(p.text->size()) : 0;
     indicators_[i] = p.text ? len : SQL_NULL_DATA;
-    SQLRETURN r = SQLBindParameter(
-        stmt_, static_cast<SQLUSMALLINT>(i + 1), SQL_PARAM_INPUT, SQL_C_CHAR, p.sql_type,
-        static_cast<SQLULEN>(len > 0 ? len : 1), 0,
-        p.text ? static_cast<SQLPOINTER>(p.text->data()) : nullptr, len, &indicators_[i]);
+    SQLRETURN r = SQLBindParameter(stmt_, static_cast<SQLUSMALLINT>(i + 1), SQL_PARAM_INPUT,
+                                   SQL_C_CHAR, p.sql_type, static_cast<SQLULEN>(len > 0 ? len : 1),
+                                   0, p.text ? static_cast<SQLPOINTER>(p.text->data()) : nullptr,
+                                   len, &indicators_[i]);
     if (!ok(r)) return conn_.failure(SQL_HANDLE_STMT, stmt_, "cannot bind a parameter");
   }
   return Status::Ok();
@@ -242,14 +246,15 @@ Status Statement::get(SQLUSMALLINT col, std::optional<std::string>& out, bool bi
   const size_t chunk = binary ? buffer_.size() : buffer_.size() - 1;
   for (;;) {
     SQLLEN ind = 0;
-    SQLRETURN r = SQLGetData(stmt_, col, ctype, buffer_.data(),
-                             static_cast<SQLLEN>(buffer_.size()), &ind);
+    SQLRETURN r =
+        SQLGetData(stmt_, col, ctype, buffer_.data(), static_cast<SQLLEN>(buffer_.size()), &ind);
     if (r == SQL_NO_DATA) break;
     if (!ok(r)) return conn_.failure(SQL_HANDLE_STMT, stmt_, "cannot read a column");
     if (ind == SQL_NULL_DATA) return Status::Ok();
     if (!out) out.emplace();
-    size_t got = (ind == SQL_NO_TOTAL || static_cast<size_t>(ind) > chunk) ? chunk
-                                                                            : static_cast<size_t>(ind);
+    size_t got = (ind == SQL_NO_TOTAL || static_cast<size_t>(ind) > chunk)
+                     ? chunk
+                     : static_cast<size_t>(ind);
     out->append(buffer_.data(), got);
     if (r == SQL_SUCCESS) break;
   }

@@ -41,6 +41,11 @@ class Environment {
   SQLHENV env_ = SQL_NULL_HENV;
 };
 
+// The process's one ODBC environment. It is never freed: unixODBC unloads drivers with
+// their environment, and a driver unloaded while another task still connects through
+// it would pull code from under that task.
+std::shared_ptr<Environment> shared_environment();
+
 class Statement;
 
 // A parameter bound as text (or NULL) for one execution. Values are converted by the

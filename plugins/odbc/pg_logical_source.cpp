@@ -5,6 +5,7 @@
 
 #include "debezium_envelope.hpp"
 #include "identifiers.hpp"
+#include "pg_value_json.hpp"
 
 namespace ferry::odbc {
 
@@ -39,36 +40,6 @@ std::string replace_all(std::string s, std::string_view from, std::string_view t
 
 }  // namespace
 
-std::string format_position(const StreamPosition& p) {
-  std::string s = p.snapshot ? "snapshot;lsn=" : "lsn=";
-  s += pg::format_lsn(p.lsn);
-  if (p.txn != 0) s += ";txn=" + pg::format_lsn(p.txn) + ";n=" + std::to_string(p.n);
-  return s;
-}
-
-bool parse_position(std::string_view text, StreamPosition& out) {
-  out = {};
-  bool have_lsn = false;
-  while (!text.empty()) {
-    size_t semi = text.find(';');
-    std::string_view part = text.substr(0, semi);
-    text = semi == std::string_view::npos ? std::string_view{} : text.substr(semi + 1);
-    if (part == "snapshot") {
-      out.snapshot = true;
-    } else if (part.starts_with("lsn=")) {
-      have_lsn = pg::parse_lsn(part.substr(4), out.lsn);
-      if (!have_lsn) return false;
-    } else if (part.starts_with("txn=")) {
-      if (!pg::parse_lsn(part.substr(4), out.txn)) return false;
-    } else if (part.starts_with("n=")) {
-      out.n = std::strtoull(std::string(part.substr(2)).c_str(), nullptr, 10);
-    } else {
-      return false;
-    }
-  }
-  return have_lsn;
-}
-
 PgLogicalSource::PgLogicalSource(const Host& host, const Config& cfg)
     : host_(host),
       cfg_(cfg),
@@ -76,8 +47,7 @@ PgLogicalSource::PgLogicalSource(const Host& host, const Config& cfg)
       publication_(cfg.str("publication").empty() ? default_name(host.connector())
                                                   : cfg.str("publication")),
       partition_("slot/" + slot_),
-      topic_template_(cfg.has("connector.topic") ? cfg.str("connector.topic")
-                                                 : "{schema}.{table}"),
+      topic_template_(cfg.has("connector.topic") ? cfg.str("connector.topic") : "{schema}.{table}"),
       connection_(cfg.str("connection")),
       poll_interval_(cfg.duration("poll_interval")),
       spans_(cfg.boolean("span.enabled")) {}
@@ -96,14 +66,13 @@ void PgLogicalSource::drop_connections() {
 Status PgLogicalSource::connect(Connection& c, bool streaming) {
   std::string conn = connection_;
   // psqlODBC reads a whole result set into memory unless told to use a cursor.
-  if (streaming)
-    conn += ";UseDeclareFetch=1;Fetch=" + std::to_string(cfg_.integer("fetch_size"));
+  if (streaming) conn += ";UseDeclareFetch=1;Fetch=" + std::to_string(cfg_.integer("fetch_size"));
   if (Status s = c.connect(conn); !s.ok()) return s;
   return c.execute(kSessionSetup);
 }
 
 Status PgLogicalSource::start() {
-  env_ = std::make_shared<Environment>();
+  env_ = shared_environment();
   control_ = std::make_unique<Connection>(env_);
   if (Status s = connect(*control_, false); !s.ok()) return s;
   if (std::string dbms = control_->dbms_name(); dbms != "PostgreSQL")
@@ -391,7 +360,10 @@ Status PgLogicalSource::snapshot_step(uint32_t max_records, uint32_t& emitted) {
         c.name = cols[i][0].value_or("");
         c.type = static_cast<uint32_t>(std::stoul(cols[i][1].value_or("0")));
         c.key = cols[i][2].value_or("") == "true";
-        select += (i ? ", " : "") + quote_identifier(c.name, "\"") + "::text";
+        // The text pgoutput sends is the type's output function; a cast to text is the
+        // same except that it trims char(n)'s padding.
+        select += (i ? ", " : "") + quote_identifier(c.name, "\"") +
+                  (c.type == pg::oid::kBpchar ? "" : "::text");
         snapshot_table_.rel.columns.push_back(std::move(c));
       }
       select += " FROM " + quote_identifier(schema, "\"") + "." + quote_identifier(table, "\"");
@@ -426,6 +398,7 @@ Status PgLogicalSource::snapshot_step(uint32_t max_records, uint32_t& emitted) {
       txn_ = Txn{};
       txn_.commit_ms = wall_ms();
       txn_.span = snapshot_span_;
+      txn_.final_lsn = snapshot_lsn_;
       if (Status s = emit_change('r', rel, nullptr, &tuple, emitted); !s.ok()) return s;
     }
   }
@@ -475,8 +448,7 @@ Status PgLogicalSource::stream_step(uint32_t max_records, uint32_t& emitted) {
     bool caught_up = confirmed_ >= peek_upto_;
     if (!caught_up && now - last_peek_ < std::max(poll_interval_, std::chrono::milliseconds(5000)))
       return Status::Ok();
-    if (caught_up && now - last_peek_ < poll_interval_ && !peek_returned_rows_)
-      return Status::Ok();
+    if (caught_up && now - last_peek_ < poll_interval_ && !peek_returned_rows_) return Status::Ok();
     if (Status s = open_peek(); !s.ok()) return s;
     if (!cursor_) {
       last_peek_ = now;
@@ -544,13 +516,11 @@ Status PgLogicalSource::handle(std::string_view data, uint32_t& emitted) {
       const pg::Relation* rel = decoder_.relation(msg_.relation);
       if (!wanted(rel->schema, rel->table)) return Status::Ok();
       if (msg_.tag == 'I') return emit_change('c', *rel, nullptr, &msg_.new_tuple, emitted);
-      if (msg_.tag == 'D')
-        return emit_change('d', *rel, &msg_.old_tuple, nullptr, emitted);
+      if (msg_.tag == 'D') return emit_change('d', *rel, &msg_.old_tuple, nullptr, emitted);
       // An update that changes the key is, for a keyed topic, the old key's delete
       // (and tombstone) and the new key's create, as Debezium emits it.
       if (msg_.old_kind == 'K') {
-        if (Status s = emit_change('d', *rel, &msg_.old_tuple, nullptr, emitted); !s.ok())
-          return s;
+        if (Status s = emit_change('d', *rel, &msg_.old_tuple, nullptr, emitted); !s.ok()) return s;
         return emit_change('c', *rel, nullptr, &msg_.new_tuple, emitted);
       }
       return emit_change('u', *rel, msg_.old_kind == 'O' ? &msg_.old_tuple : nullptr,
@@ -561,8 +531,7 @@ Status PgLogicalSource::handle(std::string_view data, uint32_t& emitted) {
       for (uint32_t id : msg_.truncated) {
         const pg::Relation* rel = decoder_.relation(id);
         if (rel == nullptr || !wanted(rel->schema, rel->table)) continue;
-        if (Status s = emit_change('t', *rel, nullptr, nullptr, emitted); !s.ok())
-          return s;
+        if (Status s = emit_change('t', *rel, nullptr, nullptr, emitted); !s.ok()) return s;
       }
       return Status::Ok();
     }
@@ -648,8 +617,9 @@ void PgLogicalSource::committed(std::string_view partition, std::string_view off
 Status PgLogicalSource::advance_slot() {
   if (advance_to_ <= confirmed_) return Status::Ok();
   std::optional<std::string> v;
-  if (Status s = control_->query_value("SELECT end_lsn::text FROM pg_replication_slot_advance(?, ?::pg_lsn)",
-                                       v, {{slot_}, {pg::format_lsn(advance_to_)}});
+  if (Status s = control_->query_value(
+          "SELECT end_lsn::text FROM pg_replication_slot_advance(?, ?::pg_lsn)", v,
+          {{slot_}, {pg::format_lsn(advance_to_)}});
       !s.ok())
     return s;
   confirmed_ = advance_to_;
@@ -662,10 +632,11 @@ void PgLogicalSource::report_lag() {
   if (now < next_lag_) return;
   next_lag_ = now + std::chrono::seconds(5);
   std::optional<std::string> v;
-  if (control_->query_value("SELECT pg_wal_lsn_diff(pg_current_wal_flush_lsn(), "
-                            "confirmed_flush_lsn)::bigint::text FROM pg_replication_slots "
-                            "WHERE slot_name = ?",
-                            v, {{slot_}})
+  if (control_
+          ->query_value("SELECT pg_wal_lsn_diff(pg_current_wal_flush_lsn(), "
+                        "confirmed_flush_lsn)::bigint::text FROM pg_replication_slots "
+                        "WHERE slot_name = ?",
+                        v, {{slot_}})
           .ok() &&
       v)
     host_.gauge("slot_lag_bytes", std::strtod(v->c_str(), nullptr));

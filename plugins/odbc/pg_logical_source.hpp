@@ -20,22 +20,9 @@
 #include "ferry/sdk.hpp"
 #include "odbc_handles.hpp"
 #include "pgoutput_decoder.hpp"
+#include "stream_position.hpp"
 
 namespace ferry::odbc {
-
-// Where the stream stands, as stored in the source offset:
-//   "lsn=0/16B3748"                       every transaction ending before it is in Kafka
-//   "lsn=0/16B3748;txn=0/16B9000;n=42"    ... and the first 42 records of the one
-//                                         committing at 0/16B9000
-//   "snapshot;lsn=0/16B3748"              a snapshot is under way; the slot was there
-struct StreamPosition {
-  uint64_t lsn = 0;
-  uint64_t txn = 0;
-  uint64_t n = 0;
-  bool snapshot = false;
-};
-std::string format_position(const StreamPosition& p);
-bool parse_position(std::string_view text, StreamPosition& out);
 
 class PgLogicalSource : public SourceTask {
  public:
@@ -122,8 +109,8 @@ class PgLogicalSource : public SourceTask {
   Clock::time_point last_peek_{};
   Clock::time_point next_lag_{};
 
-  uint64_t confirmed_ = 0;        // the slot's confirmed_flush_lsn as last seen/set
-  uint64_t advance_to_ = 0;       // committed offset not yet applied to the slot
+  uint64_t confirmed_ = 0;   // the slot's confirmed_flush_lsn as last seen/set
+  uint64_t advance_to_ = 0;  // committed offset not yet applied to the slot
 
   std::unordered_map<std::string, std::string> topics_;  // "schema.table" -> topic
   std::set<std::string> ensured_;

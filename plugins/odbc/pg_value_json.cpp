@@ -3,7 +3,7 @@
 #include <array>
 #include <cctype>
 
-#include "json_text.hpp"
+#include "ferry/json_text.hpp"
 
 namespace ferry::odbc::pg {
 
@@ -177,27 +177,48 @@ class ArrayParser {
 
 uint32_t array_element(uint32_t type) {
   switch (type) {
-    case 1000: return oid::kBool;
-    case 1001: return oid::kBytea;
-    case 1005: return oid::kInt2;
-    case 1007: return oid::kInt4;
-    case 1016: return oid::kInt8;
-    case 1009: return oid::kText;
-    case 1014: return oid::kBpchar;
-    case 1015: return oid::kVarchar;
-    case 1021: return oid::kFloat4;
-    case 1022: return oid::kFloat8;
-    case 1028: return oid::kOid;
-    case 1115: return oid::kTimestamp;
-    case 1182: return oid::kDate;
-    case 1183: return oid::kTime;
-    case 1185: return oid::kTimestamptz;
-    case 1187: return oid::kInterval;
-    case 1231: return oid::kNumeric;
-    case 199: return oid::kJson;
-    case 2951: return oid::kUuid;
-    case 3807: return oid::kJsonb;
-    default: return 0;
+    case 1000:
+      return oid::kBool;
+    case 1001:
+      return oid::kBytea;
+    case 1005:
+      return oid::kInt2;
+    case 1007:
+      return oid::kInt4;
+    case 1016:
+      return oid::kInt8;
+    case 1009:
+      return oid::kText;
+    case 1014:
+      return oid::kBpchar;
+    case 1015:
+      return oid::kVarchar;
+    case 1021:
+      return oid::kFloat4;
+    case 1022:
+      return oid::kFloat8;
+    case 1028:
+      return oid::kOid;
+    case 1115:
+      return oid::kTimestamp;
+    case 1182:
+      return oid::kDate;
+    case 1183:
+      return oid::kTime;
+    case 1185:
+      return oid::kTimestamptz;
+    case 1187:
+      return oid::kInterval;
+    case 1231:
+      return oid::kNumeric;
+    case 199:
+      return oid::kJson;
+    case 2951:
+      return oid::kUuid;
+    case 3807:
+      return oid::kJsonb;
+    default:
+      return 0;
   }
 }
 
@@ -243,17 +264,28 @@ void append_value(std::string& out, uint32_t type, std::string_view text) {
 
 std::string_view sql_type_name(uint32_t type) {
   switch (type) {
-    case oid::kBool: return "boolean";
-    case oid::kInt2: return "smallint";
-    case oid::kInt4: return "integer";
-    case oid::kInt8: return "bigint";
-    case oid::kFloat4: return "real";
-    case oid::kFloat8: return "double precision";
-    case oid::kNumeric: return "numeric";
-    case oid::kTimestamp: return "timestamp";
-    case oid::kTimestamptz: return "timestamptz";
-    case oid::kDate: return "date";
-    default: return "text";
+    case oid::kBool:
+      return "boolean";
+    case oid::kInt2:
+      return "smallint";
+    case oid::kInt4:
+      return "integer";
+    case oid::kInt8:
+      return "bigint";
+    case oid::kFloat4:
+      return "real";
+    case oid::kFloat8:
+      return "double precision";
+    case oid::kNumeric:
+      return "numeric";
+    case oid::kTimestamp:
+      return "timestamp";
+    case oid::kTimestamptz:
+      return "timestamptz";
+    case oid::kDate:
+      return "date";
+    default:
+      return "text";
   }
 }
 

@@ -151,8 +151,8 @@ std::string Decoder::decode(std::string_view data, Message& m) {
   if (r.bad()) return std::string("truncated pgoutput message of type '") + m.tag + "'";
   if ((m.tag == 'I' || m.tag == 'U' || m.tag == 'D') && relation(m.relation) == nullptr)
     return "row for relation " + std::to_string(m.relation) + " before its Relation message";
-  if (const Relation* rel = (m.tag == 'I' || m.tag == 'U' || m.tag == 'D') ? relation(m.relation)
-                                                                          : nullptr) {
+  if (const Relation* rel =
+          (m.tag == 'I' || m.tag == 'U' || m.tag == 'D') ? relation(m.relation) : nullptr) {
     size_t want = rel->columns.size();
     if (m.new_tuple.size() > want || m.old_tuple.size() > want)
       return "row of " + rel->schema + "." + rel->table + " has more columns than its relation";

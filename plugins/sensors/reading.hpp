@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "ferry/json_text.hpp"
+
 namespace ferry::sensors {
 
 struct Reading {
@@ -27,37 +29,7 @@ struct Reading {
   std::map<std::string, std::string> tags;
 };
 
-inline void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
+using ferry::append_json_string;
 
 // Shortest text that reads back as the same double (values are finite: callers
 // reject NaN and infinity before a Reading exists).

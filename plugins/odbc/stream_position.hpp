@@ -1,0 +1,24 @@
+// The position of a logical-decoding stream as ferry stores it in its source offset.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ferry::odbc {
+
+// Where the stream stands, as stored in the source offset:
+//   "lsn=0/16B3748"                       every transaction ending before it is in Kafka
+//   "lsn=0/16B3748;txn=0/16B9000;n=42"    ... and the first 42 records of the one
+//                                         committing at 0/16B9000
+//   "snapshot;lsn=0/16B3748"              a snapshot is under way; the slot was there
+struct StreamPosition {
+  uint64_t lsn = 0;
+  uint64_t txn = 0;
+  uint64_t n = 0;
+  bool snapshot = false;
+};
+std::string format_position(const StreamPosition& p);
+bool parse_position(std::string_view text, StreamPosition& out);
+
+}  // namespace ferry::odbc
