@@ -44,8 +44,8 @@ struct ConnectorConfig {
       v.name = "span." + v.name;
       o.values().push_back(std::move(v));
     }
-    o.values().push_back(OptionValue{"connector.topic", FERRY_OPT_STRING, !topic.empty(), false,
-                                     topic, {}});
+    o.values().push_back(
+        OptionValue{"connector.topic", FERRY_OPT_STRING, !topic.empty(), false, topic, {}});
     return o;
   }
 

@@ -70,8 +70,8 @@ ferry_status SourceRunner::topic_ensure(const char* topic, int32_t partitions,
   if (env_.embedded_broker || !producer_) return FERRY_OK;
   std::map<std::string, std::string> cfg;
   for (size_t i = 0; i < count; ++i)
-    cfg[configs[i].name] = std::string(configs[i].value.data ? configs[i].value.data : "",
-                                       configs[i].value.len);
+    cfg[configs[i].name] =
+        std::string(configs[i].value.data ? configs[i].value.data : "", configs[i].value.len);
   std::string e = kafka::ensure_topic(producer_.get(), topic, partitions, cfg);
   if (e.empty()) return FERRY_OK;
   return detail::to_c(Status::Retriable(fmt::format("cannot create topic {}: {}", topic, e)), err);

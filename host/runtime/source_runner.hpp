@@ -37,9 +37,8 @@ class SourceRunner final : public TaskHost {
   ferry_status span_open(ferry_bytes key, const ferry_header_view* attrs, size_t count,
                          ferry_error* err) override;
   ferry_status span_close(ferry_bytes key, ferry_error* err) override;
-  ferry_status topic_ensure(const char* topic, int32_t partitions,
-                            const ferry_header_view* configs, size_t count,
-                            ferry_error* err) override;
+  ferry_status topic_ensure(const char* topic, int32_t partitions, const ferry_header_view* configs,
+                            size_t count, ferry_error* err) override;
 
   // Delivery report for one message; librdkafka calls it on this task's thread.
   void on_delivery(const rd_kafka_message_t& msg);

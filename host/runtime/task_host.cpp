@@ -130,7 +130,8 @@ const ferry_host_api kApi = {
     },
     [](ferry_host* h, const char* topic, int32_t partitions, const ferry_header_view* configs,
        size_t count, ferry_error* err) {
-      return guard(err, [&] { return self(h)->topic_ensure(topic, partitions, configs, count, err); });
+      return guard(err,
+                   [&] { return self(h)->topic_ensure(topic, partitions, configs, count, err); });
     },
 };
 

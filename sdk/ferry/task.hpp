@@ -103,9 +103,9 @@ class Host {
     views.reserve(configs.size());
     for (const auto& [name, value] : configs) views.push_back({name, to_bytes(value)});
     ferry_error err;
-    return wrap(api_->topic_ensure(host_, topic.c_str(), partitions, views.data(), views.size(),
-                                   &err),
-                err);
+    return wrap(
+        api_->topic_ensure(host_, topic.c_str(), partitions, views.data(), views.size(), &err),
+        err);
   }
 
  private:
