@@ -6,7 +6,8 @@
 #                                   prints FERRY_TEST_PG=DIR. Writes:
 #                                     DIR/port, DIR/password (of user "ferry", a superuser
 #                                     with REPLICATION, owner of database "ferry"),
-#                                     DIR/odbcinst.ini, DIR/odbc.ini (DSN "ferry_pg"),
+#                                     DIR/odbcinst.ini (PostgreSQL, SQLite3 and MariaDB
+#                                     drivers), DIR/odbc.ini (DSN "ferry_pg"),
 #                                     DIR/connection  ODBC connection string for ferry,
 #                                     DIR/env         ODBCSYSINI/ODBCINI/PG* exports
 #   scripts/postgres.sh pause DIR   stop the server but keep DIR (outage tests)
@@ -67,10 +68,19 @@ CONF
 CREATE ROLE ferry LOGIN SUPERUSER REPLICATION PASSWORD '$(cat "$dir/password")';
 CREATE DATABASE ferry OWNER ferry;
 SQL
+  # Every driver the tests use, so that one ODBCSYSINI serves them all.
   cat >"$dir/odbcinst.ini" <<INI
 [PostgreSQL Unicode]
 Description=PostgreSQL ODBC driver (Unicode)
 Driver=$ODBC_DIR/psqlodbcw.so
+
+[SQLite3]
+Description=SQLite3 ODBC driver
+Driver=$ODBC_DIR/libsqlite3odbc.so
+
+[MariaDB Unicode]
+Description=MariaDB Connector/ODBC (Unicode)
+Driver=$ODBC_DIR/libmaodbc.so
 INI
   cat >"$dir/odbc.ini" <<INI
 [ferry_pg]

@@ -1,5 +1,6 @@
 #include "odbc_handles.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -165,6 +166,33 @@ Status Connection::query_rows(const std::string& sql, std::vector<Row>& rows,
   return Status::Ok();
 }
 
+Status Connection::columns(const std::string& schema, const std::string& table,
+                           std::vector<ColumnInfo>& out) {
+  out.clear();
+  Statement st(*this);
+  std::string s = schema, t = table;
+  SQLRETURN r = SQLColumns(st.get(), nullptr, 0,
+                           schema.empty() ? nullptr : reinterpret_cast<SQLCHAR*>(s.data()),
+                           schema.empty() ? 0 : static_cast<SQLSMALLINT>(s.size()),
+                           reinterpret_cast<SQLCHAR*>(t.data()), static_cast<SQLSMALLINT>(t.size()),
+                           nullptr, 0);
+  if (!ok(r)) return failure(SQL_HANDLE_STMT, st.get(), "cannot list the columns of " + table);
+  for (;;) {
+    bool row = false;
+    if (Status x = st.fetch(row); !x.ok()) return x;
+    if (!row) break;
+    std::optional<std::string> tname, name, type, type_name;
+    if (Status x = st.get(3, tname); !x.ok()) return x;
+    if (tname.value_or("") != table) continue;  // '_' in the name is a pattern wildcard
+    if (Status x = st.get(4, name); !x.ok()) return x;
+    if (Status x = st.get(5, type); !x.ok()) return x;
+    if (Status x = st.get(6, type_name); !x.ok()) return x;
+    out.push_back({name.value_or(""), static_cast<SQLSMALLINT>(std::atoi(type.value_or("12").c_str())),
+                   type_name.value_or("")});
+  }
+  return Status::Ok();
+}
+
 std::string Connection::dbms_name() const {
   std::array<SQLCHAR, 128> name{};
   SQLSMALLINT len = 0;
@@ -205,7 +233,7 @@ Status Statement::bind(const std::vector<Param>& params) {
     SQLLEN len = p.text ? static_cast<SQLLEN>(p.text->size()) : 0;
     indicators_[i] = p.text ? len : SQL_NULL_DATA;
     SQLRETURN r = SQLBindParameter(stmt_, static_cast<SQLUSMALLINT>(i + 1), SQL_PARAM_INPUT,
-                                   SQL_C_CHAR, p.sql_type, static_cast<SQLULEN>(len > 0 ? len : 1),
+                                   p.binary ? SQL_C_BINARY : SQL_C_CHAR, p.sql_type, static_cast<SQLULEN>(len > 0 ? len : 1),
                                    0, p.text ? static_cast<SQLPOINTER>(p.text->data()) : nullptr,
                                    len, &indicators_[i]);
     if (!ok(r)) return conn_.failure(SQL_HANDLE_STMT, stmt_, "cannot bind a parameter");
@@ -229,6 +257,49 @@ Status Statement::execute(const std::vector<Param>& params, const std::string& s
     return conn_.failure(SQL_HANDLE_STMT, stmt_,
                          sql.empty() ? std::string("statement failed") : "cannot run " + sql);
   return Status::Ok();
+}
+
+Status Statement::execute_batch(const std::vector<std::vector<Param>>& rows) {
+  if (rows.empty()) return Status::Ok();
+  if (rows.size() == 1) return execute(rows[0]);
+  const size_t n = rows.size(), cols = rows[0].size();
+  SQLFreeStmt(stmt_, SQL_CLOSE);
+  SQLFreeStmt(stmt_, SQL_RESET_PARAMS);
+  column_buffers_.assign(cols, {});
+  column_indicators_.assign(cols, std::vector<SQLLEN>(n));
+  row_status_.assign(n, 0);
+  SQLSetStmtAttr(stmt_, SQL_ATTR_PARAM_BIND_TYPE,
+                 reinterpret_cast<SQLPOINTER>(static_cast<uintptr_t>(SQL_PARAM_BIND_BY_COLUMN)), 0);
+  SQLSetStmtAttr(stmt_, SQL_ATTR_PARAMSET_SIZE, reinterpret_cast<SQLPOINTER>(n), 0);
+  SQLSetStmtAttr(stmt_, SQL_ATTR_PARAM_STATUS_PTR, row_status_.data(), 0);
+  for (size_t c = 0; c < cols; ++c) {
+    size_t width = 1;
+    for (const auto& row : rows)
+      if (row[c].text) width = std::max(width, row[c].text->size() + 1);
+    std::string& buf = column_buffers_[c];
+    buf.assign(n * width, '\0');
+    for (size_t r = 0; r < n; ++r) {
+      const auto& t = rows[r][c].text;
+      column_indicators_[c][r] = t ? static_cast<SQLLEN>(t->size()) : SQL_NULL_DATA;
+      if (t) std::memcpy(buf.data() + r * width, t->data(), t->size());
+    }
+    const Param& p = rows[0][c];
+    SQLRETURN rc = SQLBindParameter(stmt_, static_cast<SQLUSMALLINT>(c + 1), SQL_PARAM_INPUT,
+                                    p.binary ? SQL_C_BINARY : SQL_C_CHAR, p.sql_type, width, 0,
+                                    buf.data(), static_cast<SQLLEN>(width),
+                                    column_indicators_[c].data());
+    if (!ok(rc)) return conn_.failure(SQL_HANDLE_STMT, stmt_, "cannot bind a parameter array");
+  }
+  SQLRETURN r = SQLExecute(stmt_);
+  Status result = Status::Ok();
+  if (r != SQL_NO_DATA && !ok(r)) result = conn_.failure(SQL_HANDLE_STMT, stmt_, "statement failed");
+  SQLSetStmtAttr(stmt_, SQL_ATTR_PARAMSET_SIZE, reinterpret_cast<SQLPOINTER>(1), 0);
+  SQLSetStmtAttr(stmt_, SQL_ATTR_PARAM_STATUS_PTR, nullptr, 0);
+  SQLFreeStmt(stmt_, SQL_RESET_PARAMS);
+  if (result.ok())
+    for (SQLUSMALLINT st : row_status_)
+      if (st == SQL_PARAM_ERROR) return Status::Fatal("a row of a parameter array failed");
+  return result;
 }
 
 Status Statement::fetch(bool& has_row) {

@@ -53,6 +53,7 @@ class Statement;
 struct Param {
   std::optional<std::string> text;
   SQLSMALLINT sql_type = SQL_VARCHAR;
+  bool binary = false;  // bytes (SQL_C_BINARY) rather than text
 };
 
 class Connection {
@@ -82,6 +83,15 @@ class Connection {
   Status query_rows(const std::string& sql, std::vector<Row>& rows,
                     const std::vector<Param>& params = {});
 
+  // The columns of a table as the driver's catalog reports them (empty: no such table).
+  struct ColumnInfo {
+    std::string name;
+    SQLSMALLINT data_type = SQL_VARCHAR;
+    std::string type_name;
+  };
+  Status columns(const std::string& schema, const std::string& table,
+                 std::vector<ColumnInfo>& out);
+
   // The driver's name for the DBMS ("PostgreSQL", "SQLite", "MariaDB"...).
   std::string dbms_name() const;
   // The identifier quote character ('"' or '`').
@@ -107,6 +117,9 @@ class Statement {
   // Binds `params` (kept alive by the statement until the next bind) and executes the
   // prepared statement, or `sql` directly when not empty.
   Status execute(const std::vector<Param>& params = {}, const std::string& sql = {});
+  // Executes the prepared statement once per row of `rows` (all of the same shape) with
+  // ODBC parameter arrays: one round trip where the driver supports it.
+  Status execute_batch(const std::vector<std::vector<Param>>& rows);
   // Advances to the next row: true when there is one.
   Status fetch(bool& has_row);
   // Column `col` (1-based) of the current row as bytes; nullopt for NULL. `binary`
@@ -124,6 +137,9 @@ class Statement {
   Connection& conn_;
   SQLHSTMT stmt_ = SQL_NULL_HSTMT;
   std::vector<Param> bound_;
+  std::vector<std::string> column_buffers_;
+  std::vector<std::vector<SQLLEN>> column_indicators_;
+  std::vector<SQLUSMALLINT> row_status_;
   std::vector<SQLLEN> indicators_;
   std::string buffer_;
 };

@@ -1,0 +1,264 @@
+// odbc-sink end to end: PostgreSQL -> Kafka -> PostgreSQL and -> SQLite replicas that
+// must equal their source table, bad records on the dead letter topic, redelivery,
+// and a target database that goes away. Tables are read back with psql and sqlite3.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "support/ferry_instance.hpp"
+#include "support/kafka_env.hpp"
+#include "support/pg_env.hpp"
+#include "support/temp_dir.hpp"
+#include "support/wait_for.hpp"
+
+namespace ferry::test {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+// The ferry.error.reason header of each record on a dead letter topic. Read as kcat's
+// JSON (-J), since reasons may hold commas that its %h format does not escape.
+std::vector<std::string> dead_letter_reasons(const std::string& topic) {
+  auto r = run_command({"kcat", "-C", "-b", test_bootstrap(), "-t", topic, "-J", "-e", "-q"});
+  std::vector<std::string> out;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    json m = json::parse(line, nullptr, false);
+    if (m.is_discarded() || !m.contains("headers")) continue;
+    const json& h = m["headers"];
+    for (size_t i = 0; i + 1 < h.size(); i += 2)
+      if (h[i] == "ferry.error.reason") out.push_back(h[i + 1]);
+  }
+  return out;
+}
+
+class OdbcSink : public ::testing::Test {
+ protected:
+  void SetUp() override { pg_.use_odbc_ini(); }
+  void TearDown() override {
+    for (const auto& slot : slots_)
+      pg_.sql(
+          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
+          "slot_name = '" +
+          slot + "' AND NOT active");
+  }
+  std::string cdc(const std::string& prefix, const std::string& table) {
+    slots_.push_back(unique_sql_name("sink"));
+    return "plugin = \"odbc-cdc\"\ntopic = \"" + prefix + ".{table}\"\n[config]\nconnection = \"" +
+           pg_.connection() + "\"\nslot = \"" + slots_.back() + "\"\npublication = \"" +
+           slots_.back() + "\"\ntables = [\"" + table + "\"]\npoll_interval = \"100ms\"\n";
+  }
+  std::string sink(const std::string& topic, const std::string& connection,
+                   const std::string& extra = "", const std::string& top = "") {
+    return "plugin = \"odbc-sink\"\ntopics = [\"" + topic + "\"]\n" + top +
+           "[config]\nconnection = \"" + connection + "\"\n" + extra;
+  }
+  // A digest of a table's rows in key order, comparable across two tables.
+  std::string digest(const std::string& table) {
+    return pg_.sql(
+        "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY "
+        "id)), '') FROM " +
+        table + " t");
+  }
+  Postgres pg_ = Postgres::shared();
+  std::vector<std::string> slots_;
+};
+
+// A workload of every kind of change, in single- and multi-row transactions.
+void churn(const Postgres& pg, const std::string& t) {
+  pg.sql("INSERT INTO " + t +
+         " SELECT g, 'row ' || g, g * 1.25, g % 2 = 0, ARRAY[g, g + 1], jsonb_build_object('g', "
+         "g), decode(md5(g::text), 'hex'), '2024-01-01 00:00:00+00'::timestamptz + g * "
+         "interval '1 minute', 'ünï ' || g FROM generate_series(1, 200) g");
+  pg.sql("BEGIN; UPDATE " + t + " SET name = 'updated', n = NULL WHERE id % 10 = 0; DELETE FROM " +
+         t + " WHERE id % 7 = 0; INSERT INTO " + t + " (id, name) VALUES (1000, 'late'); COMMIT;");
+  pg.sql("UPDATE " + t + " SET id = id + 5000 WHERE id BETWEEN 50 AND 59");
+  pg.sql("UPDATE " + t + " SET flag = NOT coalesce(flag, false) WHERE id < 20");
+  pg.sql("DELETE FROM " + t + " WHERE id BETWEEN 100 AND 120");
+}
+
+constexpr const char* kColumns =
+    "(id int PRIMARY KEY, name text, n numeric(12,2), flag bool, arr int[], doc jsonb, bin "
+    "bytea, at timestamptz, u text)";
+
+TEST_F(OdbcSink, PostgresToKafkaToPostgresReplicaEqualsTheSourceTable) {
+  TempDir dir;
+  std::string table = unique_sql_name("src"), replica = table + "_replica";
+  std::string prefix = unique_topic("pg2pg");
+  pg_.sql("CREATE TABLE " + table + " " + kColumns);
+  pg_.sql("CREATE TABLE " + replica + " " + kColumns);
+  pg_.sql("INSERT INTO " + table + " (id, name) VALUES (-1, 'before the snapshot')");
+  FerryInstance ferry(dir);
+  ferry.add_connector("cdc", cdc(prefix, table));
+  ferry.add_connector(
+      "sink", sink(prefix + "." + table, pg_.connection(), "table = \"{table}_replica\"\n"));
+  ferry.start();
+  churn(pg_, table);
+  std::string want;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        want = digest(table);
+        return digest(replica) == want;
+      },
+      120s, 250ms))
+      << want << " vs " << digest(replica) << "\n"
+      << ferry.log();
+  EXPECT_EQ(want.substr(0, want.find(':')), pg_.sql("SELECT count(*) FROM " + table));
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+}
+
+TEST_F(OdbcSink, PostgresToKafkaToSqliteCreatesTheTableAndMatchesTheSource) {
+  TempDir dir;
+  std::string table = unique_sql_name("lite"), prefix = unique_topic("pg2lite");
+  std::string db = (dir / "replica.db").string();
+  pg_.sql("CREATE TABLE " + table + " (id int PRIMARY KEY, name text, qty bigint, ok bool)");
+  pg_.sql("INSERT INTO " + table +
+          " SELECT g, 'n' || g, g * 10, g % 3 = 0 FROM "
+          "generate_series(1, 50) g");
+  FerryInstance ferry(dir);
+  ferry.add_connector("cdc", cdc(prefix, table));
+  ferry.add_connector(
+      "sink", sink(prefix + "." + table, "Driver=SQLite3;Database=" + db, "create_table = true\n"));
+  ferry.start();
+  pg_.sql("BEGIN; UPDATE " + table +
+          " SET name = 'ünïcödé ' || id, ok = NULL WHERE id < 5; "
+          "DELETE FROM " +
+          table + " WHERE id > 45; INSERT INTO " + table +
+          " VALUES (100, NULL, NULL, true); COMMIT;");
+  pg_.sql("UPDATE " + table + " SET id = 200 WHERE id = 10");
+
+  auto source = [&] {
+    std::string s = pg_.sql(
+        "SELECT id || '|' || coalesce(name, '') || '|' || coalesce(qty::text, "
+        "'') || '|' || coalesce((ok::int)::text, '') FROM " +
+        table + " ORDER BY id");
+    return s;
+  };
+  auto replica = [&] {
+    auto r = run_command({"sqlite3", db,
+                          "SELECT id || '|' || coalesce(name, '') || '|' || coalesce(qty, '') || "
+                          "'|' || coalesce(ok, '') FROM \"" +
+                              table + "\" ORDER BY id"});
+    while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
+    return r.out;
+  };
+  std::string want;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        want = source();
+        return replica() == want;
+      },
+      120s, 250ms))
+      << "source:\n"
+      << want << "\nreplica:\n"
+      << replica() << "\n"
+      << ferry.log();
+  EXPECT_NE(want.find("ünïcödé 1|10|"), std::string::npos);
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+}
+
+TEST_F(OdbcSink, BadRecordsGoToTheDeadLetterTopicWithTheReasonAndRedeliveryChangesNothing) {
+  TempDir dir;
+  std::string table = unique_sql_name("flat"), topic = unique_topic("flat");
+  std::string dlq = unique_topic("flat-dlq");
+  pg_.sql("CREATE TABLE " + table + " (id int PRIMARY KEY, name text, qty int)");
+  create_topic(topic, 1);
+  std::ofstream(dir / "in.txt") << "{\"id\": 1, \"name\": \"a\", \"qty\": 1}\n"
+                                   "not json at all\n"
+                                   "{\"id\": 2, \"name\": \"b\", \"nope\": 3}\n"
+                                   "{\"id\": 3, \"name\": \"c\", \"qty\": \"many\"}\n"
+                                   "{\"name\": \"no key\"}\n"
+                                   "{\"id\": 4, \"name\": \"d\", \"qty\": 4}\n"
+                                   "{\"id\": 1, \"name\": \"a2\", \"qty\": 11}\n";
+  kcat_produce_lines(topic, (dir / "in.txt").string());
+  FerryInstance ferry(dir);
+  std::string errors = "[errors]\ntolerance = \"all\"\ndead_letter_topic = \"" + dlq + "\"\n";
+  ferry.add_connector("sink", sink(topic, pg_.connection(),
+                                   "table = \"" + table + "\"\nkey_columns = [\"id\"]\n" + errors));
+  ferry.start();
+  ASSERT_TRUE(wait_until([&] { return end_offset(dlq) >= 4; }, 60s)) << ferry.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return pg_.sql("SELECT string_agg(id || name || qty, ',' ORDER BY id) FROM " + table) ==
+               "1a211,4d4";
+      },
+      60s))
+      << ferry.log();
+  std::vector<std::string> reasons = dead_letter_reasons(dlq);
+  ASSERT_EQ(reasons.size(), 4u);
+  EXPECT_NE(reasons[0].find("not JSON"), std::string::npos) << reasons[0];
+  EXPECT_NE(reasons[1].find("no column \"nope\""), std::string::npos) << reasons[1];
+  EXPECT_NE(reasons[2].find("key column \"id\""), std::string::npos) << reasons[2];
+  EXPECT_NE(reasons[3].find("many"), std::string::npos) << reasons[3];
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+
+  // Everything again under another consumer group: the table stays as it is.
+  std::string before =
+      pg_.sql("SELECT string_agg(id || name || qty, ',' ORDER BY id) FROM " + table);
+  std::filesystem::remove(dir / "connectors.d/sink.toml");
+  ferry.add_connector("again",
+                      sink(topic, pg_.connection(),
+                           "table = \"" + table + "\"\nkey_columns = [\"id\"]\n" + errors));
+  ferry.start();
+  ASSERT_TRUE(wait_until([&] { return end_offset(dlq) >= 8; }, 60s)) << ferry.log();
+  EXPECT_EQ(pg_.sql("SELECT string_agg(id || name || qty, ',' ORDER BY id) FROM " + table), before);
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+}
+
+TEST_F(OdbcSink, WithoutToleranceABadRecordFailsTheTaskVisiblyAndAMissingTableIsNamed) {
+  TempDir dir;
+  std::string topic = unique_topic("strict"), missing = unique_sql_name("missing");
+  create_topic(topic, 1);
+  std::ofstream(dir / "in.txt") << "{\"id\": 1}\n";
+  kcat_produce_lines(topic, (dir / "in.txt").string());
+  FerryInstance ferry(dir);
+  ferry.add_connector("sink", sink(topic, pg_.connection(),
+                                   "table = \"" + missing + "\"\nkey_columns = [\"id\"]\n"));
+  ferry.start();
+  ASSERT_TRUE(wait_until(
+      [&] { return ferry.log().find("table " + missing + " does not exist") != std::string::npos; },
+      60s))
+      << ferry.log();
+  EXPECT_NE(ferry.log().find("task failed"), std::string::npos) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+}
+
+TEST_F(OdbcSink, TargetDatabaseDownMidStreamLosesNothing) {
+  TempDir dir;
+  OwnPostgres target(dir / "target");
+  std::string topic = unique_topic("outage-sink");
+  target.sql("CREATE TABLE rows (id int PRIMARY KEY, v text)");
+  create_topic(topic, 1);
+  auto produce = [&](int from, int to) {
+    std::ofstream out(dir / "batch.txt");
+    for (int i = from; i < to; ++i) out << "{\"id\": " << i << ", \"v\": \"x\"}\n";
+    out.close();
+    kcat_produce_lines(topic, (dir / "batch.txt").string());
+  };
+  produce(0, 100);
+  FerryInstance ferry(dir);
+  std::string conn = "Driver=PostgreSQL Unicode;Servername=127.0.0.1;Port=" + target.port() +
+                     ";Database=ferry;UID=ferry;PWD=" + target.password();
+  ferry.add_connector("sink", sink(topic, conn, "table = \"rows\"\nkey_columns = [\"id\"]\n"));
+  ferry.start();
+  ASSERT_TRUE(wait_until([&] { return target.sql("SELECT count(*) FROM rows") == "100"; }, 60s))
+      << ferry.log();
+  target.pause();
+  produce(100, 300);
+  ASSERT_TRUE(wait_until(
+      [&] { return ferry.log().find("flush failed (retriable)") != std::string::npos; }, 60s))
+      << ferry.log();
+  target.resume();
+  ASSERT_TRUE(wait_until([&] { return target.sql("SELECT count(*) FROM rows") == "300"; }, 120s))
+      << ferry.log();
+  EXPECT_EQ(target.sql("SELECT min(id) || '-' || max(id) FROM rows"), "0-299");
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+}
+
+}  // namespace
+}  // namespace ferry::test
