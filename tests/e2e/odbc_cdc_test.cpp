@@ -76,24 +76,7 @@ std::string op_of(const Event& e) {
   return e.value ? (*e.value)["op"].get<std::string>() : "tombstone";
 }
 
-class OdbcCdc : public ::testing::Test {
- protected:
-  void SetUp() override { pg_.use_odbc_ini(); }
-  void TearDown() override {
-    // Slots left behind would pin WAL on the shared server for the rest of the run.
-    for (const auto& slot : slots_)
-      pg_.sql(
-          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
-          "slot_name = '" +
-          slot + "' AND NOT active");
-  }
-  std::string slot(const std::string& prefix) {
-    slots_.push_back(unique_sql_name(prefix));
-    return slots_.back();
-  }
-  Postgres pg_ = Postgres::shared();
-  std::vector<std::string> slots_;
-};
+class OdbcCdc : public PostgresTest {};
 
 TEST_F(OdbcCdc, SnapshotThenInsertsUpdatesDeletesWithOneSpanPerTransaction) {
   TempDir dir;

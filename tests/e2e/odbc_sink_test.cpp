@@ -37,21 +37,13 @@ std::vector<std::string> dead_letter_reasons(const std::string& topic) {
   return out;
 }
 
-class OdbcSink : public ::testing::Test {
+class OdbcSink : public PostgresTest {
  protected:
-  void SetUp() override { pg_.use_odbc_ini(); }
-  void TearDown() override {
-    for (const auto& slot : slots_)
-      pg_.sql(
-          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
-          "slot_name = '" +
-          slot + "' AND NOT active");
-  }
   std::string cdc(const std::string& prefix, const std::string& table) {
-    slots_.push_back(unique_sql_name("sink"));
+    std::string s = slot("sink");
     return "plugin = \"odbc-cdc\"\ntopic = \"" + prefix + ".{table}\"\n[config]\nconnection = \"" +
-           pg_.connection() + "\"\nslot = \"" + slots_.back() + "\"\npublication = \"" +
-           slots_.back() + "\"\ntables = [\"" + table + "\"]\npoll_interval = \"100ms\"\n";
+           pg_.connection() + "\"\nslot = \"" + s + "\"\npublication = \"" + s +
+           "\"\ntables = [\"" + table + "\"]\npoll_interval = \"100ms\"\n";
   }
   std::string sink(const std::string& topic, const std::string& connection,
                    const std::string& extra = "", const std::string& top = "") {
@@ -65,8 +57,6 @@ class OdbcSink : public ::testing::Test {
         "id)), '') FROM " +
         table + " t");
   }
-  Postgres pg_ = Postgres::shared();
-  std::vector<std::string> slots_;
 };
 
 // A workload of every kind of change, in single- and multi-row transactions.

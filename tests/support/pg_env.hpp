@@ -3,6 +3,8 @@
 // misconfigured servers.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -91,5 +93,26 @@ inline std::string unique_sql_name(const std::string& prefix) {
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   return t;
 }
+
+// Tests against the shared PostgreSQL: the DSN is set up for ferry, and replication
+// slots handed out by slot() are dropped afterwards, since a slot left behind would pin
+// WAL on the shared server for the rest of the run.
+class PostgresTest : public ::testing::Test {
+ protected:
+  void SetUp() override { pg_.use_odbc_ini(); }
+  void TearDown() override {
+    for (const auto& slot : slots_)
+      pg_.sql(
+          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
+          "slot_name = '" +
+          slot + "' AND NOT active");
+  }
+  std::string slot(const std::string& prefix) {
+    slots_.push_back(unique_sql_name(prefix));
+    return slots_.back();
+  }
+  Postgres pg_ = Postgres::shared();
+  std::vector<std::string> slots_;
+};
 
 }  // namespace ferry::test
