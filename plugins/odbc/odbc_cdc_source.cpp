@@ -6,6 +6,7 @@
 
 #include "ferry/sdk.hpp"
 #include "pg_logical_source.hpp"
+#include "query_poller.hpp"
 
 namespace ferry::odbc {
 namespace {
@@ -36,17 +37,28 @@ constexpr ferry_option kOptions[] = {
     opt::duration("poll_interval", "500ms", "How often to look for new changes when idle", 10,
                   3'600'000),
     opt::integer("fetch_size", "10000", "Rows fetched per round trip", 1, 1'000'000),
+    opt::string("incrementing_column", "",
+                "query: a column that grows with every new row (e.g. an auto-increment id); "
+                "also the record key"),
+    opt::string("timestamp_column", "",
+                "query: a column set to the time of every insert and update; with it, "
+                "updated rows are read again"),
+    opt::duration("delay", "5s",
+                  "query: rows are read only once this old (by timestamp, or by id: up to "
+                  "the highest id seen this long ago), so that transactions committing late "
+                  "are not skipped",
+                  0, 86'400'000),
 };
 
 class OdbcCdcSource : public SourceTask {
  public:
   OdbcCdcSource(const Host& host, const Config& cfg) {
-    if (cfg.str("mode") == "logical") impl_ = std::make_unique<PgLogicalSource>(host, cfg);
+    if (cfg.str("mode") == "logical")
+      impl_ = std::make_unique<PgLogicalSource>(host, cfg);
+    else
+      impl_ = std::make_unique<QueryPoller>(host, cfg);
   }
-  Status start() override {
-    if (!impl_) return Status::Config("mode = \"query\" is not available yet");
-    return impl_->start();
-  }
+  Status start() override { return impl_->start(); }
   Status poll(uint32_t max_records) override { return impl_->poll(max_records); }
   void stop() override { impl_->stop(); }
   void committed(std::string_view partition, std::string_view offset) override {

@@ -171,11 +171,10 @@ Status Connection::columns(const std::string& schema, const std::string& table,
   out.clear();
   Statement st(*this);
   std::string s = schema, t = table;
-  SQLRETURN r = SQLColumns(st.get(), nullptr, 0,
-                           schema.empty() ? nullptr : reinterpret_cast<SQLCHAR*>(s.data()),
-                           schema.empty() ? 0 : static_cast<SQLSMALLINT>(s.size()),
-                           reinterpret_cast<SQLCHAR*>(t.data()), static_cast<SQLSMALLINT>(t.size()),
-                           nullptr, 0);
+  SQLRETURN r = SQLColumns(
+      st.get(), nullptr, 0, schema.empty() ? nullptr : reinterpret_cast<SQLCHAR*>(s.data()),
+      schema.empty() ? 0 : static_cast<SQLSMALLINT>(s.size()), reinterpret_cast<SQLCHAR*>(t.data()),
+      static_cast<SQLSMALLINT>(t.size()), nullptr, 0);
   if (!ok(r)) return failure(SQL_HANDLE_STMT, st.get(), "cannot list the columns of " + table);
   for (;;) {
     bool row = false;
@@ -187,7 +186,8 @@ Status Connection::columns(const std::string& schema, const std::string& table,
     if (Status x = st.get(4, name); !x.ok()) return x;
     if (Status x = st.get(5, type); !x.ok()) return x;
     if (Status x = st.get(6, type_name); !x.ok()) return x;
-    out.push_back({name.value_or(""), static_cast<SQLSMALLINT>(std::atoi(type.value_or("12").c_str())),
+    out.push_back({name.value_or(""),
+                   static_cast<SQLSMALLINT>(std::atoi(type.value_or("12").c_str())),
                    type_name.value_or("")});
   }
   return Status::Ok();
@@ -232,10 +232,10 @@ Status Statement::bind(const std::vector<Param>& params) {
     Param& p = bound_[i];
     SQLLEN len = p.text ? static_cast<SQLLEN>(p.text->size()) : 0;
     indicators_[i] = p.text ? len : SQL_NULL_DATA;
-    SQLRETURN r = SQLBindParameter(stmt_, static_cast<SQLUSMALLINT>(i + 1), SQL_PARAM_INPUT,
-                                   p.binary ? SQL_C_BINARY : SQL_C_CHAR, p.sql_type, static_cast<SQLULEN>(len > 0 ? len : 1),
-                                   0, p.text ? static_cast<SQLPOINTER>(p.text->data()) : nullptr,
-                                   len, &indicators_[i]);
+    SQLRETURN r = SQLBindParameter(
+        stmt_, static_cast<SQLUSMALLINT>(i + 1), SQL_PARAM_INPUT,
+        p.binary ? SQL_C_BINARY : SQL_C_CHAR, p.sql_type, static_cast<SQLULEN>(len > 0 ? len : 1),
+        0, p.text ? static_cast<SQLPOINTER>(p.text->data()) : nullptr, len, &indicators_[i]);
     if (!ok(r)) return conn_.failure(SQL_HANDLE_STMT, stmt_, "cannot bind a parameter");
   }
   return Status::Ok();
@@ -284,15 +284,16 @@ Status Statement::execute_batch(const std::vector<std::vector<Param>>& rows) {
       if (t) std::memcpy(buf.data() + r * width, t->data(), t->size());
     }
     const Param& p = rows[0][c];
-    SQLRETURN rc = SQLBindParameter(stmt_, static_cast<SQLUSMALLINT>(c + 1), SQL_PARAM_INPUT,
-                                    p.binary ? SQL_C_BINARY : SQL_C_CHAR, p.sql_type, width, 0,
-                                    buf.data(), static_cast<SQLLEN>(width),
-                                    column_indicators_[c].data());
+    SQLRETURN rc =
+        SQLBindParameter(stmt_, static_cast<SQLUSMALLINT>(c + 1), SQL_PARAM_INPUT,
+                         p.binary ? SQL_C_BINARY : SQL_C_CHAR, p.sql_type, width, 0, buf.data(),
+                         static_cast<SQLLEN>(width), column_indicators_[c].data());
     if (!ok(rc)) return conn_.failure(SQL_HANDLE_STMT, stmt_, "cannot bind a parameter array");
   }
   SQLRETURN r = SQLExecute(stmt_);
   Status result = Status::Ok();
-  if (r != SQL_NO_DATA && !ok(r)) result = conn_.failure(SQL_HANDLE_STMT, stmt_, "statement failed");
+  if (r != SQL_NO_DATA && !ok(r))
+    result = conn_.failure(SQL_HANDLE_STMT, stmt_, "statement failed");
   SQLSetStmtAttr(stmt_, SQL_ATTR_PARAMSET_SIZE, reinterpret_cast<SQLPOINTER>(1), 0);
   SQLSetStmtAttr(stmt_, SQL_ATTR_PARAM_STATUS_PTR, nullptr, 0);
   SQLFreeStmt(stmt_, SQL_RESET_PARAMS);

@@ -89,8 +89,7 @@ class Connection {
     SQLSMALLINT data_type = SQL_VARCHAR;
     std::string type_name;
   };
-  Status columns(const std::string& schema, const std::string& table,
-                 std::vector<ColumnInfo>& out);
+  Status columns(const std::string& schema, const std::string& table, std::vector<ColumnInfo>& out);
 
   // The driver's name for the DBMS ("PostgreSQL", "SQLite", "MariaDB"...).
   std::string dbms_name() const;

@@ -136,7 +136,8 @@ class OdbcSink : public SinkTask {
     if (!exists) {
       if (change.kind != Change::Kind::kUpsert) return nullptr;  // nothing to delete
       if (!create_table_) {
-        st = Status::Config("table " + name + " does not exist (create it, or set create_table = true)");
+        st = Status::Config("table " + name +
+                            " does not exist (create it, or set create_table = true)");
         return nullptr;
       }
       if (st = w->create(change); !st.ok()) return nullptr;

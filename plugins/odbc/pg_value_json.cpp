@@ -3,13 +3,12 @@
 #include <array>
 #include <cctype>
 
+#include "base64_text.hpp"
 #include "ferry/json_text.hpp"
 
 namespace ferry::odbc::pg {
 
 namespace {
-
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -25,45 +24,16 @@ void append_bytea(std::string& out, std::string_view text) {
     append_json_string(out, text);
     return;
   }
-  out.push_back('"');
-  uint32_t acc = 0;
-  int bits = 0;
+  std::string bytes;
+  bytes.reserve(text.size() / 2);
   for (size_t i = 2; i + 1 < text.size(); i += 2) {
     int hi = hex_digit(text[i]), lo = hex_digit(text[i + 1]);
     if (hi < 0 || lo < 0) break;
-    acc = (acc << 8) | static_cast<uint32_t>(hi * 16 + lo);
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kB64[(acc >> bits) & 63u]);
-    }
-  }
-  if (bits > 0) {
-    out.push_back(kB64[(acc << (6 - bits)) & 63u]);
-    out.append(bits == 2 ? "==" : "=");
+    bytes.push_back(static_cast<char>(hi * 16 + lo));
   }
   out.push_back('"');
-}
-
-bool is_json_number(std::string_view s) {
-  size_t i = 0;
-  if (i < s.size() && s[i] == '-') ++i;
-  if (i >= s.size() || !std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-  if (s[i] == '0' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])))
-    return false;
-  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    if (i >= s.size() || !std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-  }
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    if (i >= s.size() || !std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-  }
-  return i == s.size();
+  append_base64(out, bytes);
+  out.push_back('"');
 }
 
 // "2024-01-02 03:04:05.5+00" -> "2024-01-02T03:04:05.5Z"; "+05:30" stays, "+05"
@@ -174,6 +144,27 @@ class ArrayParser {
 };
 
 }  // namespace
+
+bool is_json_number(std::string_view s) {
+  size_t i = 0;
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i >= s.size() || !std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  if (s[i] == '0' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])))
+    return false;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (i >= s.size() || !std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (i >= s.size() || !std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+  }
+  return i == s.size();
+}
 
 uint32_t array_element(uint32_t type) {
   switch (type) {

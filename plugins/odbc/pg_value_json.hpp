@@ -18,6 +18,9 @@ inline constexpr uint32_t kBool = 16, kBytea = 17, kInt8 = 20, kInt2 = 21, kInt4
                           kUuid = 2950, kJsonb = 3802;
 }
 
+// True when `text` is a number as JSON writes one (no NaN, Infinity, leading zeros).
+bool is_json_number(std::string_view text);
+
 // The element type of an array type; 0 when `type` is not an array ferry knows.
 uint32_t array_element(uint32_t type);
 

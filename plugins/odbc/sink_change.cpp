@@ -113,8 +113,8 @@ std::string table_for_topic(std::string_view tmpl, std::string_view topic) {
   size_t dot = topic.rfind('.');
   std::string last(dot == std::string_view::npos ? topic : topic.substr(dot + 1));
   std::string out(tmpl);
-  for (auto [from, to] : {std::pair<std::string_view, std::string_view>{"{topic}", flat},
-                          {"{table}", last}})
+  for (auto [from, to] :
+       {std::pair<std::string_view, std::string_view>{"{topic}", flat}, {"{table}", last}})
     for (size_t p = out.find(from); p != std::string::npos; p = out.find(from, p + to.size()))
       out.replace(p, from.size(), to);
   return out;

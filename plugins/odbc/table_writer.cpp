@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "base64_text.hpp"
 #include "identifiers.hpp"
 #include "pg_value_json.hpp"
 
@@ -14,32 +15,6 @@ using nlohmann::json;
 
 bool is_binary(SQLSMALLINT t) {
   return t == SQL_BINARY || t == SQL_VARBINARY || t == SQL_LONGVARBINARY;
-}
-
-// Standard base64 (what odbc-cdc writes for bytea); false on anything else.
-bool base64_decode(std::string_view in, std::string& out) {
-  static const std::array<int8_t, 256> table = [] {
-    std::array<int8_t, 256> t{};
-    t.fill(-1);
-    const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(a[i])] = static_cast<int8_t>(i);
-    return t;
-  }();
-  out.clear();
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    int v = table[static_cast<unsigned char>(c)];
-    if (v < 0) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xffu));
-    }
-  }
-  return true;
 }
 
 // A JSON array as a PostgreSQL array literal: {1,NULL,"a \"b\""}.
@@ -218,7 +193,8 @@ Status TableWriter::upsert(const std::vector<const Change*>& run,
     // No portable upsert: the row is replaced inside the flush's transaction.
     if (Status s = remove(run); !s.ok()) return s;
   } else {
-    sql += " ON CONFLICT (" + keys + ") DO " + (updates.empty() ? "NOTHING" : "UPDATE SET " + updates);
+    sql +=
+        " ON CONFLICT (" + keys + ") DO " + (updates.empty() ? "NOTHING" : "UPDATE SET " + updates);
   }
   std::vector<std::vector<Param>> rows;
   rows.reserve(run.size());
@@ -267,8 +243,8 @@ Status TableWriter::apply(const std::vector<const Change*>& changes) {
       continue;
     }
     // A run: same kind, same key columns, and for upserts the same columns.
-    std::vector<std::string> cols = c.kind == Change::Kind::kUpsert ? columns_of(c)
-                                                                    : std::vector<std::string>{};
+    std::vector<std::string> cols =
+        c.kind == Change::Kind::kUpsert ? columns_of(c) : std::vector<std::string>{};
     auto same_key = [&](const Change& o) {
       if (o.key.size() != c.key.size()) return false;
       for (size_t k = 0; k < o.key.size(); ++k)
