@@ -431,8 +431,11 @@ void SinkRunner::publish_metrics() {
 }
 
 bool SinkRunner::span_hooks() const {
+  // Without the tracker no span could ever end, and a plugin that holds a span's
+  // records back until its end (odbc-sink) would hold them forever.
   const ferry_plugin* p = plugin_.plugin();
-  return p != nullptr && FERRY_PLUGIN_HAS(p, sink_span_begin) && FERRY_PLUGIN_HAS(p, sink_span_end);
+  return p != nullptr && env_.span_tracker != nullptr && FERRY_PLUGIN_HAS(p, sink_span_begin) &&
+         FERRY_PLUGIN_HAS(p, sink_span_end);
 }
 
 void SinkRunner::note_span_partitions(const std::string& id) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,11 +31,17 @@ constexpr ferry_option kOptions[] = {
                  "Create a missing table from the first record (types guessed from JSON)"),
     opt::boolean("delete_enabled", "true",
                  "Apply deletes (Debezium op d and tombstones); false ignores them"),
+    opt::string("staging_table", "ferry_span_staging",
+                "Where records of a span wait, durably, until the whole span has arrived "
+                "and is applied in one transaction (created when spans are used)"),
 };
 
 struct Pending {
   TableWriter* table = nullptr;
   Change change;
+  std::string span;  // a span's record waits in the staging table for the span's end
+  uint64_t seq = 0;
+  uint64_t sub = 0;  // records outside spans that follow a span's record (tombstones)
   // The record as it came, for the dead letter topic.
   std::string topic;
   std::optional<std::string> key, value;
@@ -48,7 +55,8 @@ class OdbcSink : public SinkTask {
         table_template_(cfg.str("table")),
         key_columns_(cfg.list("key_columns")),
         create_table_(cfg.boolean("create_table")),
-        deletes_(cfg.boolean("delete_enabled")) {}
+        deletes_(cfg.boolean("delete_enabled")),
+        staging_name_(cfg.str("staging_table")) {}
 
   Status start() override { return connect(); }
 
@@ -79,29 +87,63 @@ class OdbcSink : public SinkTask {
       p.topic = r.topic();
       if (auto k = r.key()) p.key = std::string(*k);
       if (auto v = r.value()) p.value = std::string(*v);
-      pending_.push_back(std::move(p));
+      // A span's record waits for the span's end. So does a record outside any span
+      // that follows one in the same partition (a tombstone after its delete), so
+      // that the partition's order holds.
+      Follow& f = follows_[{std::string(r.topic()), r.partition()}];
+      if (!r.span().empty() && open_spans_.contains(r.span())) {
+        f = Follow{std::string(r.span()), r.span_seq(), 0};
+      } else if (r.span().empty() && !f.span.empty() && open_spans_.contains(f.span)) {
+        ++f.sub;
+      } else {
+        pending_.push_back(std::move(p));
+        continue;
+      }
+      p.span = f.span;
+      p.seq = f.seq;
+      p.sub = f.sub;
+      staged_.push_back(std::move(p));
     }
     return Status::Ok();
   }
 
+  // Applies the records outside spans and stages the records of unfinished spans, in
+  // one transaction.
   Status flush() override {
-    if (pending_.empty()) return Status::Ok();
+    if (pending_.empty() && staged_.empty()) return Status::Ok();
     if (!conn_) {
       if (Status s = connect(); !s.ok()) return s;
     }
-    Status s = apply(0, pending_.size());
-    if (!s.ok()) {
-      (void)conn_->rollback();
-      if (s.retriable()) return drop(s);
-      // One of them cannot be applied: find it row by row, each in a savepoint.
-      if (Status x = apply_one_by_one(); !x.ok()) {
-        (void)conn_->rollback();
-        return x.retriable() ? drop(x) : x;
-      }
+    return commit_pending([&] { return stage(); });
+  }
+
+  // A span: the records written on this task's partitions are staged; before the first
+  // one arrives, make sure there is a staging table.
+  Status span_begin(std::string_view span_id) override {
+    if (!conn_) {
+      if (Status s = connect(); !s.ok()) return s;
     }
-    if (Status c = conn_->commit(); !c.ok()) return drop(c);
-    pending_.clear();
+    if (!staging_) {
+      if (Status s = open_staging(); !s.ok()) return drop(s);
+    }
+    open_spans_.insert(std::string(span_id));
     return Status::Ok();
+  }
+
+  // Every record of the span is staged: apply them all, and forget them, in one
+  // transaction, so that readers of the table see the whole span or none of it.
+  Status span_end(std::string_view span_id) override {
+    if (Status s = flush(); !s.ok()) return s;
+    std::string span(span_id);
+    if (Status s = load_staged(span); !s.ok()) return s.retriable() ? drop(s) : s;
+    Status s = commit_pending([&] {
+      return conn_->execute("DELETE FROM " + staging_quoted_ + " WHERE span = ?", {{span}});
+    });
+    if (s.ok())
+      open_spans_.erase(span);  // follows_ entries of it now lead nowhere
+    else
+      pending_.clear();  // still staged: read again when span_end is retried
+    return s;
   }
 
  private:
@@ -120,9 +162,109 @@ class OdbcSink : public SinkTask {
   // Forgets the connection so that the next call reconnects; keeps `pending_`.
   Status drop(Status s) {
     for (auto& p : pending_) p.table = nullptr;
+    for (auto& p : staged_) p.table = nullptr;
     writers_.clear();
+    staging_.reset();
     conn_.reset();
     return s;
+  }
+
+  // Applies `pending_`, runs `also`, commits. A record the database refuses is found
+  // row by row in savepoints and goes to the dead letter path; the rest is applied.
+  template <typename F>
+  Status commit_pending(F also) {
+    Status s = apply(0, pending_.size());
+    if (!s.ok()) {
+      (void)conn_->rollback();
+      if (s.retriable()) return drop(s);
+      if (Status x = apply_one_by_one(); !x.ok()) {
+        (void)conn_->rollback();
+        return x.retriable() ? drop(x) : x;
+      }
+    }
+    if (Status x = also(); !x.ok()) {
+      (void)conn_->rollback();
+      return x.retriable() ? drop(x) : x;
+    }
+    if (Status c = conn_->commit(); !c.ok()) return drop(c);
+    pending_.clear();
+    return Status::Ok();
+  }
+
+  Status open_staging() {
+    auto [schema, table] = split_qualified(staging_name_, "");
+    std::string q = dialect_ == Dialect::kMysql ? "`" : "\"";
+    staging_quoted_ =
+        (schema.empty() ? "" : quote_identifier(schema, q) + ".") + quote_identifier(table, q);
+    std::string text = dialect_ == Dialect::kMysql ? "LONGTEXT" : "TEXT";
+    if (Status s = conn_->execute("CREATE TABLE IF NOT EXISTS " + staging_quoted_ +
+                                  " (span VARCHAR(100) NOT NULL, seq BIGINT NOT NULL, sub "
+                                  "BIGINT NOT NULL, topic VARCHAR(255) NOT NULL, rkey " +
+                                  text + ", rvalue " + text + ", PRIMARY KEY (span, seq, sub))");
+        !s.ok())
+      return s;
+    if (Status s = conn_->commit(); !s.ok()) return s;
+    staging_ = std::make_unique<TableWriter>(*conn_, dialect_, schema, table);
+    bool exists = false;
+    if (Status s = staging_->describe(exists); !s.ok()) return s;
+    if (!exists) return Status::Fatal("cannot see staging table " + staging_name_);
+    return Status::Ok();
+  }
+
+  // Writes `staged_` to the staging table (keyed by span and sequence: a record
+  // delivered again overwrites itself).
+  Status stage() {
+    if (staged_.empty()) return Status::Ok();
+    if (!staging_) {
+      if (Status s = open_staging(); !s.ok()) return s;
+    }
+    std::vector<Change> rows(staged_.size());
+    std::vector<const Change*> run;
+    for (size_t i = 0; i < staged_.size(); ++i) {
+      const Pending& p = staged_[i];
+      Change& c = rows[i];
+      c.kind = Change::Kind::kUpsert;
+      c.key = {{"span", p.span}, {"seq", p.seq}, {"sub", p.sub}};
+      c.row = {{"span", p.span},
+               {"seq", p.seq},
+               {"sub", p.sub},
+               {"topic", p.topic},
+               {"rkey", p.key ? nlohmann::json(*p.key) : nlohmann::json()},
+               {"rvalue", p.value ? nlohmann::json(*p.value) : nlohmann::json()}};
+      run.push_back(&c);
+    }
+    if (Status s = staging_->apply(run); !s.ok()) return s;
+    staged_.clear();
+    return Status::Ok();
+  }
+
+  // Reads a span's staged records back into `pending_`, in order.
+  Status load_staged(const std::string& span) {
+    if (!staging_) {
+      if (Status s = open_staging(); !s.ok()) return s;
+    }
+    Statement st(*conn_);
+    if (Status s = st.execute({{span}}, "SELECT topic, rkey, rvalue FROM " + staging_quoted_ +
+                                            " WHERE span = ? ORDER BY seq, sub");
+        !s.ok())
+      return s;
+    for (;;) {
+      bool row = false;
+      if (Status s = st.fetch(row); !s.ok()) return s;
+      if (!row) break;
+      Pending p;
+      std::optional<std::string> topic;
+      if (Status s = st.get(1, topic); !s.ok()) return s;
+      if (Status s = st.get(2, p.key); !s.ok()) return s;
+      if (Status s = st.get(3, p.value); !s.ok()) return s;
+      p.topic = topic.value_or("");
+      std::string error;
+      // Checked when staged; a failure now means the table changed since.
+      if (!parse_change(p.key, p.value, key_columns_, p.change, error)) continue;
+      if (p.change.kind == Change::Kind::kDelete && !deletes_) continue;
+      pending_.push_back(std::move(p));
+    }
+    return Status::Ok();
   }
 
   TableWriter* writer(std::string_view topic, const Change& change, Status& st) {
@@ -205,6 +347,15 @@ class OdbcSink : public SinkTask {
   std::unique_ptr<Connection> conn_;
   std::map<std::string, std::unique_ptr<TableWriter>> writers_;
   std::vector<Pending> pending_;
+  std::vector<Pending> staged_;  // records of unfinished spans, staged at the next flush
+  std::set<std::string, std::less<>> open_spans_;
+  struct Follow {
+    std::string span;
+    uint64_t seq = 0, sub = 0;
+  };
+  std::map<std::pair<std::string, int32_t>, Follow> follows_;  // last span record per partition
+  std::string staging_name_, staging_quoted_;
+  std::unique_ptr<TableWriter> staging_;
 };
 
 }  // namespace

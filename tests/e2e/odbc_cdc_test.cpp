@@ -12,6 +12,7 @@
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
 #include "support/pg_env.hpp"
+#include "support/rest_client.hpp"
 #include "support/span_events.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait_for.hpp"
@@ -270,6 +271,43 @@ TEST_F(OdbcCdc, HundredThousandRowTransactionIsOneSpanAndStreamsThrough) {
   auto closed = of_type(spans, "span.closed", events[0].span);
   ASSERT_EQ(closed.size(), 1u);
   EXPECT_EQ(closed[0]["count"], 100000);
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+}
+
+TEST_F(OdbcCdc, AnIdleCaptureDoesNotPinWalAndTheSlotLagIsAMetric) {
+  TempDir dir;
+  std::string table = unique_sql_name("idle"), noise = unique_sql_name("noise");
+  std::string s = slot("idle"), prefix = unique_topic("cdc");
+  pg_.sql("CREATE TABLE " + table + " (id int PRIMARY KEY)");
+  pg_.sql("CREATE TABLE " + noise + " (id int, pad text)");
+  FerryInstance ferry(dir);
+  ferry.add_connector("pg", cdc_connector(pg_, prefix, s, "snapshot = \"never\"\n", table));
+  ferry.start();
+  ASSERT_TRUE(log_says(ferry, "streaming from slot")) << ferry.log();
+  // Writes to a table ferry does not capture: WAL grows, nothing is emitted.
+  pg_.sql("INSERT INTO " + noise + " SELECT g, repeat('n', 200) FROM generate_series(1, 20000) g");
+  std::string after_noise = pg_.sql("SELECT pg_current_wal_flush_lsn()");
+  auto slot_lag = [&] {
+    return std::stoll(pg_.sql("SELECT pg_wal_lsn_diff('" + after_noise +
+                              "', confirmed_flush_lsn) FROM pg_replication_slots WHERE "
+                              "slot_name = '" +
+                              s + "'"));
+  };
+  EXPECT_GT(std::stoll(pg_.sql("SELECT pg_wal_lsn_diff('" + after_noise + "', '0/0')")), 4'000'000);
+  ASSERT_TRUE(wait_until([&] { return slot_lag() <= 0; }, 60s))
+      << "the slot stays behind by " << slot_lag() << " bytes\n"
+      << ferry.log();
+  EXPECT_EQ(end_offset(prefix + "." + table), 0);
+
+  RestClient rest(ferry.rest_address());
+  std::string metrics;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        metrics = rest.get("/metrics").text;
+        return metrics.find("ferry_plugin_slot_lag_bytes{connector=\"pg\"") != std::string::npos;
+      },
+      30s))
+      << metrics;
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }
 

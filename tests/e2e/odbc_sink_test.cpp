@@ -152,6 +152,46 @@ TEST_F(OdbcSink, PostgresToKafkaToSqliteCreatesTheTableAndMatchesTheSource) {
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }
 
+TEST_F(OdbcSink, EachSourceTransactionIsAppliedToTheReplicaAtomically) {
+  TempDir dir;
+  std::string table = unique_sql_name("atomic"), replica = table + "_replica";
+  std::string staging = unique_sql_name("staging"), prefix = unique_topic("atomic");
+  pg_.sql("CREATE TABLE " + table + " (id int PRIMARY KEY, v text)");
+  pg_.sql("CREATE TABLE " + replica + " (id int PRIMARY KEY, v text)");
+  FerryInstance ferry(dir, "[spans]\ntopic = \"" + unique_topic("atomic-spans") + "\"\n");
+  ferry.add_connector("cdc", cdc(prefix, table) + "snapshot = \"never\"\n[span]\nenabled = true\n");
+  ferry.add_connector("sink",
+                      sink(prefix + "." + table, pg_.connection(),
+                           "table = \"{table}_replica\"\nstaging_table = \"" + staging + "\"\n"));
+  ferry.start();
+  ASSERT_TRUE(
+      wait_until([&] { return ferry.log().find("streaming from slot") != std::string::npos; }, 60s))
+      << ferry.log();
+
+  // Whoever reads the replica sees a transaction whole or not at all, although it
+  // reaches the sink over many batches and flushes.
+  auto observe = [&](const std::string& want) {
+    std::set<std::string> seen;
+    bool done = wait_until(
+        [&] {
+          seen.insert(
+              pg_.sql("SELECT count(*) || '/' || coalesce(sum(length(v)), 0) FROM " + replica));
+          return seen.contains(want);
+        },
+        120s, 10ms);
+    EXPECT_TRUE(done) << ferry.log();
+    return seen;
+  };
+  pg_.sql("INSERT INTO " + table + " SELECT g, 'v' FROM generate_series(1, 30000) g");
+  EXPECT_EQ(observe("30000/30000"), (std::set<std::string>{"0/0", "30000/30000"}));
+  pg_.sql("BEGIN; DELETE FROM " + table + " WHERE id <= 10000; UPDATE " + table +
+          " SET v = 'vv' WHERE id > 10000; COMMIT;");
+  EXPECT_EQ(observe("20000/40000"), (std::set<std::string>{"30000/30000", "20000/40000"}));
+  // Nothing is left waiting once the spans are applied.
+  EXPECT_TRUE(wait_until([&] { return pg_.sql("SELECT count(*) FROM " + staging) == "0"; }, 60s));
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+}
+
 TEST_F(OdbcSink, BadRecordsGoToTheDeadLetterTopicWithTheReasonAndRedeliveryChangesNothing) {
   TempDir dir;
   std::string table = unique_sql_name("flat"), topic = unique_topic("flat");
