@@ -311,7 +311,8 @@ Status Statement::fetch(bool& has_row) {
 }
 
 Status Statement::get(SQLUSMALLINT col, std::optional<std::string>& out, bool binary) {
-  out.reset();
+  // `out` keeps its allocation from row to row: this runs once per column per row.
+  bool first = true;
   if (buffer_.size() < 65536) buffer_.resize(65536);
   const SQLSMALLINT ctype = binary ? SQL_C_BINARY : SQL_C_CHAR;
   // Text comes back NUL-terminated, so each chunk holds one byte less than the buffer.
@@ -322,14 +323,24 @@ Status Statement::get(SQLUSMALLINT col, std::optional<std::string>& out, bool bi
         SQLGetData(stmt_, col, ctype, buffer_.data(), static_cast<SQLLEN>(buffer_.size()), &ind);
     if (r == SQL_NO_DATA) break;
     if (!ok(r)) return conn_.failure(SQL_HANDLE_STMT, stmt_, "cannot read a column");
-    if (ind == SQL_NULL_DATA) return Status::Ok();
-    if (!out) out.emplace();
+    if (ind == SQL_NULL_DATA) {
+      out.reset();
+      return Status::Ok();
+    }
+    if (first) {
+      if (out)
+        out->clear();
+      else
+        out.emplace();
+      first = false;
+    }
     size_t got = (ind == SQL_NO_TOTAL || static_cast<size_t>(ind) > chunk)
                      ? chunk
                      : static_cast<size_t>(ind);
     out->append(buffer_.data(), got);
     if (r == SQL_SUCCESS) break;
   }
+  if (first) out.reset();  // no data at all
   return Status::Ok();
 }
 

@@ -57,6 +57,9 @@ PgLogicalSource::~PgLogicalSource() {
 }
 
 void PgLogicalSource::drop_connections() {
+  prefetch_.reset();  // first: it reads through cursor_
+  chunk_.clear();
+  chunk_pos_ = 0;
   cursor_.reset();
   snapshot_.reset();
   stream_.reset();
@@ -280,6 +283,23 @@ const std::string& PgLogicalSource::topic_for(std::string_view schema, std::stri
   return it->second;
 }
 
+const PgLogicalSource::RelationInfo& PgLogicalSource::info(const pg::Relation& rel, Status& st) {
+  auto it = relation_info_.find(&rel);
+  if (it != relation_info_.end() && it->second.topic != nullptr) return it->second;
+  RelationInfo& ri = relation_info_[&rel];
+  ri.wanted = wanted(rel.schema, rel.table);
+  ri.keyed = std::any_of(rel.columns.begin(), rel.columns.end(),
+                         [](const pg::Column& c) { return c.key; });
+  if (ri.wanted) {
+    const std::string& topic = topic_for(rel.schema, rel.table, ri.keyed, st);
+    if (st.ok()) ri.topic = &topic;
+  } else {
+    static const std::string kNone;
+    ri.topic = &kNone;
+  }
+  return ri;
+}
+
 Status PgLogicalSource::poll(uint32_t max_records) {
   if (stopping_) return Status::Ok();
   if (!control_) {
@@ -352,6 +372,7 @@ Status PgLogicalSource::snapshot_step(uint32_t max_records, uint32_t& emitted) {
           !s.ok())
         return s;
       snapshot_table_ = Table{};
+      relation_info_.clear();  // same object, another table
       snapshot_table_.rel.schema = schema;
       snapshot_table_.rel.table = table;
       std::string select = "SELECT ";
@@ -455,11 +476,17 @@ Status PgLogicalSource::stream_step(uint32_t max_records, uint32_t& emitted) {
       return Status::Ok();
     }
   }
-  std::optional<std::string> data;
+  if (!prefetch_) prefetch_ = std::make_unique<RowPrefetcher>(*cursor_);
   while (emitted < max_records && !stopping_) {
-    bool row = false;
-    if (Status s = cursor_->fetch(row); !s.ok()) return s;
-    if (!row) {
+    if (chunk_pos_ >= chunk_.size()) {
+      Status error;
+      chunk_pos_ = 0;
+      chunk_.clear();
+      auto took = prefetch_->take(chunk_, std::chrono::milliseconds(20), error);
+      if (took == RowPrefetcher::Take::kNotYet) return Status::Ok();
+      if (took == RowPrefetcher::Take::kRows) continue;
+      if (!error.ok()) return error;
+      prefetch_.reset();
       cursor_.reset();
       stream_->disconnect();  // ends psqlODBC's cursor transaction
       stream_.reset();
@@ -471,9 +498,7 @@ Status PgLogicalSource::stream_step(uint32_t max_records, uint32_t& emitted) {
       return Status::Ok();
     }
     peek_returned_rows_ = true;
-    if (Status s = cursor_->get(1, data, /*binary=*/true); !s.ok()) return s;
-    if (!data) continue;
-    if (Status s = handle(*data, emitted); !s.ok()) return s;
+    if (Status s = handle(chunk_[chunk_pos_++], emitted); !s.ok()) return s;
   }
   return Status::Ok();
 }
@@ -514,7 +539,8 @@ Status PgLogicalSource::handle(std::string_view data, uint32_t& emitted) {
     case 'D': {
       if (!in_txn_ || txn_.skipping) return Status::Ok();
       const pg::Relation* rel = decoder_.relation(msg_.relation);
-      if (!wanted(rel->schema, rel->table)) return Status::Ok();
+      Status st;
+      if (!info(*rel, st).wanted) return st;
       if (msg_.tag == 'I') return emit_change('c', *rel, nullptr, &msg_.new_tuple, emitted);
       if (msg_.tag == 'D') return emit_change('d', *rel, &msg_.old_tuple, nullptr, emitted);
       // An update that changes the key is, for a keyed topic, the old key's delete
@@ -530,13 +556,20 @@ Status PgLogicalSource::handle(std::string_view data, uint32_t& emitted) {
       if (!in_txn_ || txn_.skipping) return Status::Ok();
       for (uint32_t id : msg_.truncated) {
         const pg::Relation* rel = decoder_.relation(id);
-        if (rel == nullptr || !wanted(rel->schema, rel->table)) continue;
+        Status st;
+        if (rel == nullptr || !info(*rel, st).wanted) {
+          if (!st.ok()) return st;
+          continue;
+        }
         if (Status s = emit_change('t', *rel, nullptr, nullptr, emitted); !s.ok()) return s;
       }
       return Status::Ok();
     }
+    case 'R':
+      relation_info_.clear();  // kept by the decoder; what we derived from it is stale
+      return Status::Ok();
     default:
-      return Status::Ok();  // R is kept by the decoder; O Y M carry nothing to emit
+      return Status::Ok();  // O Y M carry nothing to emit
   }
 }
 
@@ -551,11 +584,10 @@ Status PgLogicalSource::emit_change(char op, const pg::Relation& rel, const pg::
   } else if (keyed_row != nullptr) {
     has_key = append_key(key_buf_, rel, *keyed_row);
   }
-  bool table_keyed = std::any_of(rel.columns.begin(), rel.columns.end(),
-                                 [](const pg::Column& c) { return c.key; });
   Status st;
-  const std::string& topic = topic_for(rel.schema, rel.table, table_keyed, st);
+  const RelationInfo& ri = info(rel, st);
   if (!st.ok()) return st;
+  const std::string& topic = *ri.topic;
 
   EventSource src;
   src.name = host_.connector();
@@ -589,7 +621,7 @@ Status PgLogicalSource::emit_record(const std::string& topic, const std::string*
   r.timestamp_ms = txn_.commit_ms;
   r.source_partition = partition_;
   if (phase_ == Phase::kStream) {
-    position_text_ = format_position({emitted_upto_, txn_.final_lsn, txn_.n, false});
+    format_position({emitted_upto_, txn_.final_lsn, txn_.n, false}, position_text_);
   }
   r.source_offset = position_text_;
   if (spans_ && in_span) r.span = txn_.span;

@@ -20,6 +20,7 @@
 #include "ferry/sdk.hpp"
 #include "odbc_handles.hpp"
 #include "pgoutput_decoder.hpp"
+#include "row_prefetcher.hpp"
 #include "stream_position.hpp"
 
 namespace ferry::odbc {
@@ -88,6 +89,9 @@ class PgLogicalSource : public SourceTask {
   std::unique_ptr<Connection> stream_;    // the peek cursor
   std::unique_ptr<Connection> snapshot_;  // one REPEATABLE READ transaction
   std::unique_ptr<Statement> cursor_;
+  std::unique_ptr<RowPrefetcher> prefetch_;  // reads the peek's rows ahead of handle()
+  std::vector<std::string> chunk_;
+  size_t chunk_pos_ = 0;
 
   enum class Phase { kSnapshot, kStream } phase_ = Phase::kStream;
   std::vector<std::pair<std::string, std::string>> snapshot_tables_;
@@ -113,6 +117,15 @@ class PgLogicalSource : public SourceTask {
   uint64_t advance_to_ = 0;  // committed offset not yet applied to the slot
 
   std::unordered_map<std::string, std::string> topics_;  // "schema.table" -> topic
+  // Per relation of the stream: captured or not, its topic, keyed or not. Cleared when
+  // a Relation message arrives (columns or name may have changed).
+  struct RelationInfo {
+    bool wanted = false;
+    bool keyed = false;
+    const std::string* topic = nullptr;
+  };
+  std::unordered_map<const pg::Relation*, RelationInfo> relation_info_;
+  const RelationInfo& info(const pg::Relation& rel, Status& st);
   std::set<std::string> ensured_;
   std::string key_buf_, value_buf_, offset_buf_;
   std::string position_text_;

@@ -166,10 +166,20 @@ const Relation* Decoder::relation(uint32_t id) const {
 }
 
 std::string format_lsn(uint64_t lsn) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(lsn >> 32),
-                static_cast<unsigned>(lsn & 0xffffffffu));
-  return buf;
+  std::string s;
+  append_lsn(s, lsn);
+  return s;
+}
+
+void append_lsn(std::string& out, uint64_t lsn) {
+  // Hot: every record's offset holds LSNs. Upper-case hex, as PostgreSQL prints them.
+  char buf[24];
+  auto hi = std::to_chars(buf, buf + 8, static_cast<uint32_t>(lsn >> 32), 16).ptr;
+  *hi++ = '/';
+  auto end = std::to_chars(hi, buf + sizeof buf, static_cast<uint32_t>(lsn & 0xffffffffu), 16).ptr;
+  for (char* p = buf; p != end; ++p)
+    if (*p >= 'a' && *p <= 'f') *p = static_cast<char>(*p - 'a' + 'A');
+  out.append(buf, end);
 }
 
 bool parse_lsn(std::string_view text, uint64_t& out) {

@@ -64,6 +64,7 @@ class Decoder {
 
 // "16/B374D848" <-> 0x16B374D848. parse_lsn returns false for malformed text.
 std::string format_lsn(uint64_t lsn);
+void append_lsn(std::string& out, uint64_t lsn);
 bool parse_lsn(std::string_view text, uint64_t& out);
 
 }  // namespace ferry::odbc::pg

@@ -1,5 +1,6 @@
 #include "stream_position.hpp"
 
+#include <charconv>
 #include <cstdlib>
 
 #include "pgoutput_decoder.hpp"
@@ -7,10 +8,20 @@
 namespace ferry::odbc {
 
 std::string format_position(const StreamPosition& p) {
-  std::string s = p.snapshot ? "snapshot;lsn=" : "lsn=";
-  s += pg::format_lsn(p.lsn);
-  if (p.txn != 0) s += ";txn=" + pg::format_lsn(p.txn) + ";n=" + std::to_string(p.n);
+  std::string s;
+  format_position(p, s);
   return s;
+}
+
+void format_position(const StreamPosition& p, std::string& out) {
+  out.assign(p.snapshot ? "snapshot;lsn=" : "lsn=");
+  pg::append_lsn(out, p.lsn);
+  if (p.txn == 0) return;
+  out += ";txn=";
+  pg::append_lsn(out, p.txn);
+  out += ";n=";
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, p.n).ptr);
 }
 
 bool parse_position(std::string_view text, StreamPosition& out) {

@@ -19,6 +19,7 @@ struct StreamPosition {
   bool snapshot = false;
 };
 std::string format_position(const StreamPosition& p);
+void format_position(const StreamPosition& p, std::string& out);  // reuses `out`
 bool parse_position(std::string_view text, StreamPosition& out);
 
 }  // namespace ferry::odbc
