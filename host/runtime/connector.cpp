@@ -198,6 +198,8 @@ ConnectorStatus Connector::status() const {
     const auto& t = *tasks_[i];
     TaskStatus ts{i, task_state_name(t.state()), {}, t.restarts()};
     if (t.state() == TaskState::kFailed) ts.trace = t.last_error();
+    if (t.state() == TaskState::kRunning)
+      if (std::string r = t.retrying(); !r.empty()) ts.trace = "retrying: " + r;
     if (ts.state == std::string("RUNNING") && target_ == TargetState::kPaused) ts.state = "PAUSED";
     s.tasks.push_back(std::move(ts));
   }

@@ -242,7 +242,11 @@ Status SinkRunner::with_retries(const char* what, F&& call) {
   for (;;) {
     Status s = call();
     if (!failure_.empty()) return Status::Fatal(failure_);
-    if (!s.retriable()) return s;
+    if (!s.retriable()) {
+      if (s.ok() && env_.retry_note) env_.retry_note->clear();
+      return s;
+    }
+    if (env_.retry_note) env_.retry_note->set(std::string(what) + ": " + s.message());
     if (Clock::now() - started > std::chrono::milliseconds(env_.connector->retry_timeout_ms()))
       return Status::Fatal(
           fmt::format("{} gave up after errors.retry_timeout: {}", what, s.message()));

@@ -343,10 +343,12 @@ Status SourceRunner::poll_plugin(uint32_t max_records, Clock::time_point& retry_
   if (s == FERRY_OK) {
     retry_since = Clock::time_point{};
     backoff = std::chrono::milliseconds(100);
+    if (env_.retry_note) env_.retry_note->clear();
     return Status::Ok();
   }
   Status st = PluginTask::wrap(s, err);
   if (!st.retriable()) return st;
+  if (env_.retry_note) env_.retry_note->set(st.message());
   auto now = Clock::now();
   if (retry_since == Clock::time_point{}) retry_since = now;
   if (now - retry_since > std::chrono::milliseconds(env_.connector->retry_timeout_ms()))

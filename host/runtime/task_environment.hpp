@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include <spdlog/logger.h>
@@ -24,6 +26,33 @@ struct SpanServices {
   spans::SpanTracker* tracker = nullptr;
 };
 
+// The error a running task is retrying right now (database down, broker away), for
+// its status: an operator sees why a RUNNING task moves nothing. Written by the task's
+// thread, read by the REST API's.
+class RetryNote {
+ public:
+  void set(std::string text) {
+    std::lock_guard lock(mu_);
+    text_ = std::move(text);
+    set_.store(true, std::memory_order_relaxed);
+  }
+  void clear() {
+    if (!set_.load(std::memory_order_relaxed)) return;  // the hot path: nothing to clear
+    std::lock_guard lock(mu_);
+    text_.clear();
+    set_.store(false, std::memory_order_relaxed);
+  }
+  std::string get() const {
+    std::lock_guard lock(mu_);
+    return text_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::string text_;
+  std::atomic<bool> set_{false};
+};
+
 struct TaskEnvironment {
   const config::WorkerConfig* worker;
   const config::ConnectorConfig* connector;
@@ -42,6 +71,7 @@ struct TaskEnvironment {
   // Set while the connector is PAUSED: the task keeps its resources (and group
   // membership) and finishes what is in flight, but moves no new records.
   const std::atomic<bool>* paused = nullptr;
+  RetryNote* retry_note = nullptr;  // owned by the task's supervisor
 
   bool is_paused() const { return paused != nullptr && paused->load(std::memory_order_relaxed); }
 };

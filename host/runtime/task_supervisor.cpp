@@ -23,7 +23,9 @@ const char* task_state_name(TaskState s) {
   return "UNKNOWN";
 }
 
-TaskSupervisor::TaskSupervisor(TaskEnvironment env) : env_(std::move(env)) {}
+TaskSupervisor::TaskSupervisor(TaskEnvironment env) : env_(std::move(env)) {
+  env_.retry_note = &retry_note_;
+}
 
 TaskSupervisor::~TaskSupervisor() {
   request_stop();

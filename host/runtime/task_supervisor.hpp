@@ -29,6 +29,8 @@ class TaskSupervisor {
   TaskState state() const;
   std::string last_error() const;
   int restarts() const { return restarts_.load(); }
+  // The error the running task is retrying, or empty.
+  std::string retrying() const { return retry_note_.get(); }
 
  private:
   void loop();
@@ -43,6 +45,7 @@ class TaskSupervisor {
   std::condition_variable cv_;
   TaskState state_ = TaskState::kStarting;
   std::string last_error_;
+  RetryNote retry_note_;
 };
 
 }  // namespace ferry::runtime

@@ -154,6 +154,8 @@ TEST_F(OdbcCdc, SnapshotThenInsertsUpdatesDeletesWithOneSpanPerTransaction) {
   EXPECT_EQ(opened[0]["attrs"]["xid"],
             std::to_string((*events[3].value)["source"]["txId"].get<int64_t>()));
 
+  // The table's topic was created compacted, so it keeps the latest row per key.
+  EXPECT_EQ(topic_config(topic, "cleanup.policy"), "compact");
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 
   // The slot moved with what Kafka acknowledged: nothing of ours is left in it.
@@ -483,6 +485,14 @@ TEST_F(OdbcCdc, DatabaseDownAtStartAndMidStreamResumesWithoutLoss) {
                                 s + "\"\npoll_interval = \"100ms\"\n");
   ferry.start();
   ASSERT_TRUE(log_says(ferry, "cannot connect")) << ferry.log();
+  // The task's status says why nothing moves.
+  auto trace = [&] {
+    RestClient rest(ferry.rest_address());
+    json status = json::parse(rest.get("/connectors/pg/status").text, nullptr, false);
+    return status.is_object() ? status["tasks"][0].value("trace", "") : "";
+  };
+  ASSERT_TRUE(wait_until([&] { return trace().find("cannot connect") != std::string::npos; }, 30s))
+      << trace();
   pg.resume();
   ASSERT_EQ(wait_for_events(topic, 100, ferry, 120s).size(), 100u);
 
@@ -504,9 +514,11 @@ TEST_F(OdbcCdc, DatabaseDownAtStartAndMidStreamResumesWithoutLoss) {
       },
       60s))
       << ferry.log();
+  EXPECT_TRUE(wait_until([&] { return trace().starts_with("retrying: "); }, 30s)) << trace();
   pg.resume();
   pg.sql("INSERT INTO rows SELECT generate_series(151, 200)");
   auto events = wait_for_events(topic, 200, ferry, 120s);
+  EXPECT_TRUE(wait_until([&] { return trace().empty(); }, 30s)) << trace();
   std::set<int> ids;
   for (const auto& e : events) ids.insert((*e.key)["id"].get<int>());
   EXPECT_EQ(ids.size(), 200u);

@@ -102,6 +102,40 @@ TEST_F(OdbcSink, PostgresToKafkaToPostgresReplicaEqualsTheSourceTable) {
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }
 
+TEST_F(OdbcSink, CompositeKeysAreKeysAndTheReplicaFollowsThem) {
+  TempDir dir;
+  std::string table = unique_sql_name("comp"), replica = table + "_replica";
+  std::string prefix = unique_topic("comp");
+  for (const auto& t : {table, replica})
+    pg_.sql("CREATE TABLE " + t + " (region text, id int, v text, PRIMARY KEY (region, id))");
+  FerryInstance ferry(dir);
+  ferry.add_connector("cdc", cdc(prefix, table));
+  ferry.add_connector(
+      "sink", sink(prefix + "." + table, pg_.connection(), "table = \"{table}_replica\"\n"));
+  ferry.start();
+  pg_.sql("INSERT INTO " + table +
+          " SELECT r, g, 'v' FROM unnest(ARRAY['eu', 'us']) r, generate_series(1, 50) g");
+  pg_.sql("BEGIN; UPDATE " + table + " SET v = 'w' WHERE id < 10; DELETE FROM " + table +
+          " WHERE region = 'us' AND id > 40; UPDATE " + table +
+          " SET region = 'ap' WHERE region = 'eu' AND id > 45; COMMIT;");
+  auto digest = [&](const std::string& t) {
+    return pg_.sql(
+        "SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY region, id)) FROM " + t +
+        " t");
+  };
+  std::string want;
+  ASSERT_TRUE(wait_until([&] { return digest(replica) == (want = digest(table)); }, 120s, 250ms))
+      << want << " vs " << digest(replica) << "\n"
+      << ferry.log();
+  EXPECT_EQ(want.substr(0, want.find(':')), "90");
+  auto first = kcat_consume(prefix + "." + table, 1);
+  ASSERT_EQ(first.size(), 1u);
+  json key = json::parse(*first[0].key);  // both key columns, and nothing else
+  EXPECT_EQ(key.size(), 2u) << key;
+  EXPECT_TRUE(key["region"].is_string() && key["id"].is_number()) << key;
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+}
+
 TEST_F(OdbcSink, PostgresToKafkaToSqliteCreatesTheTableAndMatchesTheSource) {
   TempDir dir;
   std::string table = unique_sql_name("lite"), prefix = unique_topic("pg2lite");

@@ -125,6 +125,42 @@ void create_topic(const std::string& topic, int partitions,
   if (!failure.empty()) throw std::runtime_error("create topic " + topic + ": " + failure);
 }
 
+std::string topic_config(const std::string& topic, const std::string& name) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", test_bootstrap().c_str(), err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk == nullptr) throw std::runtime_error(err);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  rd_kafka_ConfigResource_t* res =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  rd_kafka_DescribeConfigs(rk, &res, 1, nullptr, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
+  std::string value, failure = ev == nullptr ? "timed out" : "";
+  if (ev != nullptr) {
+    const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(ev);
+    size_t n = 0;
+    const rd_kafka_ConfigResource_t** rs =
+        result ? rd_kafka_DescribeConfigs_result_resources(result, &n) : nullptr;
+    if (n != 1 || rd_kafka_ConfigResource_error(rs[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      failure =
+          n == 1 ? rd_kafka_ConfigResource_error_string(rs[0]) : rd_kafka_event_error_string(ev);
+    } else {
+      size_t count = 0;
+      const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[0], &count);
+      for (size_t i = 0; i < count; ++i)
+        if (name == rd_kafka_ConfigEntry_name(entries[i]) && rd_kafka_ConfigEntry_value(entries[i]))
+          value = rd_kafka_ConfigEntry_value(entries[i]);
+    }
+    rd_kafka_event_destroy(ev);
+  }
+  rd_kafka_ConfigResource_destroy(res);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_destroy(rk);
+  if (!failure.empty()) throw std::runtime_error("describe topic " + topic + ": " + failure);
+  return value;
+}
+
 size_t kcat_consume_as_group(const std::string& group, const std::string& topic) {
   auto r = run_command({"kcat", "-b", test_bootstrap(), "-G", group, topic, "-o", "beginning", "-e",
                         "-q", "-f", "%o\n"});

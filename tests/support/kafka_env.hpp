@@ -39,6 +39,8 @@ void kcat_produce_lines(const std::string& topic, const std::string& file);
 // Creates `topic` with `partitions` partitions (kcat cannot create topics).
 void create_topic(const std::string& topic, int partitions,
                   const std::map<std::string, std::string>& configs = {});
+// The value of topic config `name` (e.g. "cleanup.policy") as the broker reports it.
+std::string topic_config(const std::string& topic, const std::string& name);
 // Reads `topic` to its end as a member of consumer group `group` with kcat -G, which
 // commits its offsets when it leaves. Returns the number of messages read.
 size_t kcat_consume_as_group(const std::string& group, const std::string& topic);
