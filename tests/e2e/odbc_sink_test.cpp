@@ -12,6 +12,7 @@
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
 #include "support/pg_env.hpp"
+#include "support/rest_client.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait_for.hpp"
 
@@ -133,6 +134,14 @@ TEST_F(OdbcSink, CompositeKeysAreKeysAndTheReplicaFollowsThem) {
   json key = json::parse(*first[0].key);  // both key columns, and nothing else
   EXPECT_EQ(key.size(), 2u) << key;
   EXPECT_TRUE(key["region"].is_string() && key["id"].is_number()) << key;
+
+  // A truncate empties the replica too (the row after it is in the same transaction).
+  pg_.sql("BEGIN; TRUNCATE " + table + "; INSERT INTO " + table +
+          " VALUES ('eu', 1, 'again'); COMMIT;");
+  ASSERT_TRUE(wait_until([&] { return digest(replica) == (want = digest(table)); }, 120s, 250ms))
+      << want << " vs " << digest(replica) << "\n"
+      << ferry.log();
+  EXPECT_EQ(want.substr(0, want.find(':')), "1");
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }
 
@@ -292,7 +301,7 @@ TEST_F(OdbcSink, WithoutToleranceABadRecordFailsTheTaskVisiblyAndAMissingTableIs
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }
 
-TEST_F(OdbcSink, TargetDatabaseDownMidStreamLosesNothing) {
+TEST_F(OdbcSink, TargetDatabaseDownAtStartAndMidStreamLosesNothing) {
   TempDir dir;
   OwnPostgres target(dir / "target");
   std::string topic = unique_topic("outage-sink");
@@ -305,11 +314,21 @@ TEST_F(OdbcSink, TargetDatabaseDownMidStreamLosesNothing) {
     kcat_produce_lines(topic, (dir / "batch.txt").string());
   };
   produce(0, 100);
+  target.pause();
   FerryInstance ferry(dir);
   std::string conn = "Driver=PostgreSQL Unicode;Servername=127.0.0.1;Port=" + target.port() +
                      ";Database=ferry;UID=ferry;PWD=" + target.password();
   ferry.add_connector("sink", sink(topic, conn, "table = \"rows\"\nkey_columns = [\"id\"]\n"));
   ferry.start();
+  auto trace = [&] {
+    RestClient rest(ferry.rest_address());
+    json status = json::parse(rest.get("/connectors/sink/status").text, nullptr, false);
+    return status.is_object() ? status["tasks"][0].value("trace", "") : "";
+  };
+  ASSERT_TRUE(wait_until([&] { return trace().find("cannot connect") != std::string::npos; }, 60s))
+      << trace() << "\n"
+      << ferry.log();
+  target.resume();
   ASSERT_TRUE(wait_until([&] { return target.sql("SELECT count(*) FROM rows") == "100"; }, 60s))
       << ferry.log();
   target.pause();
@@ -317,6 +336,7 @@ TEST_F(OdbcSink, TargetDatabaseDownMidStreamLosesNothing) {
   ASSERT_TRUE(wait_until(
       [&] { return ferry.log().find("flush failed (retriable)") != std::string::npos; }, 60s))
       << ferry.log();
+  EXPECT_TRUE(wait_until([&] { return trace().starts_with("retrying: flush"); }, 30s)) << trace();
   target.resume();
   ASSERT_TRUE(wait_until([&] { return target.sql("SELECT count(*) FROM rows") == "300"; }, 120s))
       << ferry.log();
