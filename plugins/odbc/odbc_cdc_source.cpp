@@ -34,6 +34,9 @@ constexpr ferry_option kOptions[] = {
     opt::boolean("resnapshot", "false",
                  "logical: when the slot was dropped or recreated behind ferry's back, take a "
                  "new snapshot instead of refusing to start"),
+    opt::boolean("json_schemas", "false",
+                 "logical: write key and value in Kafka Connect's JSON form (schema + "
+                 "payload, as JsonConverter with schemas.enable=true), for Connect sinks"),
     opt::duration("poll_interval", "500ms", "How often to look for new changes when idle", 10,
                   3'600'000),
     opt::integer("fetch_size", "10000", "Rows fetched per round trip", 1, 1'000'000),

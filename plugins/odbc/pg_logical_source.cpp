@@ -50,7 +50,8 @@ PgLogicalSource::PgLogicalSource(const Host& host, const Config& cfg)
       topic_template_(cfg.has("connector.topic") ? cfg.str("connector.topic") : "{schema}.{table}"),
       connection_(cfg.str("connection")),
       poll_interval_(cfg.duration("poll_interval")),
-      spans_(cfg.boolean("span.enabled")) {}
+      spans_(cfg.boolean("span.enabled")),
+      connect_json_(cfg.boolean("json_schemas")) {}
 
 PgLogicalSource::~PgLogicalSource() {
   drop_connections();
@@ -293,6 +294,18 @@ const PgLogicalSource::RelationInfo& PgLogicalSource::info(const pg::Relation& r
   if (ri.wanted) {
     const std::string& topic = topic_for(rel.schema, rel.table, ri.keyed, st);
     if (st.ok()) ri.topic = &topic;
+    if (st.ok() && connect_json_) {
+      ri.key_prefix = "{\"schema\":";
+      append_key_schema(ri.key_prefix, rel, topic);
+      ri.key_prefix += ",\"payload\":";
+      pg::Relation none;
+      ri.empty_key = "{\"schema\":";
+      append_key_schema(ri.empty_key, none, topic);
+      ri.empty_key += ",\"payload\":{}}";
+      ri.value_prefix = "{\"schema\":";
+      append_envelope_schema(ri.value_prefix, rel, topic);
+      ri.value_prefix += ",\"payload\":";
+    }
   } else {
     static const std::string kNone;
     ri.topic = &kNone;
@@ -575,19 +588,22 @@ Status PgLogicalSource::handle(std::string_view data, uint32_t& emitted) {
 
 Status PgLogicalSource::emit_change(char op, const pg::Relation& rel, const pg::Tuple* before,
                                     const pg::Tuple* after, uint32_t& emitted) {
-  key_buf_.clear();
-  const pg::Tuple* keyed_row = after != nullptr ? after : before;
-  bool has_key = false;
-  if (op == 't') {
-    key_buf_ = "{}";  // compacted topics refuse keyless records; a truncate has no row
-    has_key = true;
-  } else if (keyed_row != nullptr) {
-    has_key = append_key(key_buf_, rel, *keyed_row);
-  }
   Status st;
   const RelationInfo& ri = info(rel, st);
   if (!st.ok()) return st;
   const std::string& topic = *ri.topic;
+  // Kafka Connect's JSON form: {"schema": <cached per relation>, "payload": <as below>}.
+  key_buf_ = connect_json_ ? ri.key_prefix : std::string_view{};
+  const pg::Tuple* keyed_row = after != nullptr ? after : before;
+  bool has_key = false;
+  if (op == 't') {
+    // Compacted topics refuse keyless records; a truncate has no row.
+    key_buf_ = connect_json_ ? ri.empty_key : "{}";
+    has_key = true;
+  } else if (keyed_row != nullptr) {
+    has_key = append_key(key_buf_, rel, *keyed_row, connect_json_);
+    if (connect_json_) key_buf_.push_back('}');
+  }
 
   EventSource src;
   src.name = host_.connector();
@@ -598,10 +614,11 @@ Status PgLogicalSource::emit_change(char op, const pg::Relation& rel, const pg::
   src.xid = txn_.xid;
   src.lsn = txn_.final_lsn;
   src.ts_ms = txn_.commit_ms;
-  value_buf_.clear();
+  value_buf_ = connect_json_ ? ri.value_prefix : std::string_view{};
   // A key-only old row (REPLICA IDENTITY DEFAULT) has only its key columns; the others
   // are NULL in `before`, as in Debezium.
-  append_envelope(value_buf_, op, &rel, before, after, src, wall_ms());
+  append_envelope(value_buf_, op, &rel, before, after, src, wall_ms(), connect_json_);
+  if (connect_json_) value_buf_.push_back('}');
   if (Status s = emit_record(topic, has_key ? &key_buf_ : nullptr, &value_buf_, true, emitted);
       !s.ok())
     return s;

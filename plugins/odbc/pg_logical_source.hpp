@@ -82,6 +82,7 @@ class PgLogicalSource : public SourceTask {
   std::string db_;
   std::chrono::milliseconds poll_interval_;
   bool spans_ = false;
+  bool connect_json_ = false;
   bool stopping_ = false;
 
   std::shared_ptr<Environment> env_;
@@ -123,6 +124,9 @@ class PgLogicalSource : public SourceTask {
     bool wanted = false;
     bool keyed = false;
     const std::string* topic = nullptr;
+    // json_schemas: the start of a key and a value in Kafka Connect's JSON form, up to
+    // their payload, and the whole key of a truncate.
+    std::string key_prefix, value_prefix, empty_key;
   };
   std::unordered_map<const pg::Relation*, RelationInfo> relation_info_;
   const RelationInfo& info(const pg::Relation& rel, Status& st);

@@ -69,7 +69,8 @@ void append_timestamp(std::string& out, std::string_view text, bool with_zone) {
 // One array literal, e.g. {1,2,NULL} or {{"a b","c\"d"},{e,f}}, as nested JSON arrays.
 class ArrayParser {
  public:
-  ArrayParser(std::string& out, uint32_t element) : out_(out), element_(element) {}
+  ArrayParser(std::string& out, uint32_t element, bool json_as_text)
+      : out_(out), element_(element), json_as_text_(json_as_text) {}
 
   bool parse(std::string_view text) {
     // Arrays with non-default bounds carry a "[1:2]=" prefix.
@@ -123,7 +124,7 @@ class ArrayParser {
       }
       if (pos_ >= s_.size()) return false;
       ++pos_;
-      append_value(out_, element_, value);
+      append_value(out_, element_, value, json_as_text_);
       return true;
     }
     size_t start = pos_;
@@ -133,12 +134,13 @@ class ArrayParser {
     if (raw.size() == 4 && (raw == "NULL" || raw == "null"))
       out_.append("null");
     else
-      append_value(out_, element_, raw);
+      append_value(out_, element_, raw, json_as_text_);
     return true;
   }
 
   std::string& out_;
   uint32_t element_;
+  bool json_as_text_;
   std::string_view s_;
   size_t pos_ = 0;
 };
@@ -213,7 +215,7 @@ uint32_t array_element(uint32_t type) {
   }
 }
 
-void append_value(std::string& out, uint32_t type, std::string_view text) {
+void append_value(std::string& out, uint32_t type, std::string_view text, bool json_as_text) {
   switch (type) {
     case oid::kBool:
       out.append(text == "t" || text == "true" || text == "1" ? "true" : "false");
@@ -232,7 +234,10 @@ void append_value(std::string& out, uint32_t type, std::string_view text) {
       return;
     case oid::kJson:
     case oid::kJsonb:
-      out.append(text);
+      if (json_as_text)
+        append_json_string(out, text);
+      else
+        out.append(text);
       return;
     case oid::kBytea:
       append_bytea(out, text);
@@ -247,10 +252,61 @@ void append_value(std::string& out, uint32_t type, std::string_view text) {
       break;
   }
   if (uint32_t element = array_element(type); element != 0) {
-    ArrayParser p(out, element);
+    ArrayParser p(out, element, json_as_text);
     if (p.parse(text)) return;
   }
   append_json_string(out, text);  // numeric (exact), text, dates, uuid, anything else
+}
+
+void append_connect_schema(std::string& out, uint32_t type, bool optional) {
+  const char* opt = optional ? "true" : "false";
+  if (uint32_t element = array_element(type); element != 0) {
+    out.append("{\"type\":\"array\",\"items\":");
+    append_connect_schema(out, element, true);
+    out.append(",\"optional\":").append(opt).append("}");
+    return;
+  }
+  const char* t = "string";
+  const char* name = nullptr;
+  switch (type) {
+    case oid::kBool:
+      t = "boolean";
+      break;
+    case oid::kInt2:
+      t = "int16";
+      break;
+    case oid::kInt4:
+      t = "int32";
+      break;
+    case oid::kInt8:
+    case oid::kOid:
+      t = "int64";
+      break;
+    case oid::kFloat4:
+      t = "float";
+      break;
+    case oid::kFloat8:
+      t = "double";
+      break;
+    case oid::kBytea:
+      t = "bytes";
+      break;
+    case oid::kJson:
+    case oid::kJsonb:
+      name = "io.debezium.data.Json";
+      break;
+    case oid::kUuid:
+      name = "io.debezium.data.Uuid";
+      break;
+    case oid::kTimestamptz:
+      name = "io.debezium.time.ZonedTimestamp";
+      break;
+    default:
+      break;
+  }
+  out.append("{\"type\":\"").append(t).append("\",\"optional\":").append(opt);
+  if (name != nullptr) out.append(",\"name\":\"").append(name).append("\"");
+  out.push_back('}');
 }
 
 std::string_view sql_type_name(uint32_t type) {

@@ -24,8 +24,14 @@ bool is_json_number(std::string_view text);
 // The element type of an array type; 0 when `type` is not an array ferry knows.
 uint32_t array_element(uint32_t type);
 
-// Appends the JSON for one non-NULL value of type `type`.
-void append_value(std::string& out, uint32_t type, std::string_view text);
+// Appends the JSON for one non-NULL value of type `type`. `json_as_text` writes json
+// and jsonb values as JSON strings (what a Kafka Connect schema of type string wants).
+void append_value(std::string& out, uint32_t type, std::string_view text,
+                  bool json_as_text = false);
+
+// The Kafka Connect schema (JsonConverter's form) of a column of `type`, without the
+// field name: {"type":"int32","optional":true}.
+void append_connect_schema(std::string& out, uint32_t type, bool optional);
 
 // Debezium's placeholder for an unchanged TOAST value that pgoutput did not send.
 inline constexpr std::string_view kUnavailable = "__debezium_unavailable_value";
