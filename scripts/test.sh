@@ -2,8 +2,8 @@
 # The whole test suite, from a fresh Debian 12 machine: installs what is missing,
 # checks formatting, builds with address and undefined-behaviour sanitizers (preset
 # `dev`), and runs every unit, integration and end-to-end test with ctest. ctest's
-# `kafka` fixture starts a real Apache Kafka broker (scripts/kafka.sh) and stops it
-# afterwards, also when tests fail.
+# `services` fixture starts a real Apache Kafka broker (scripts/kafka.sh), mosquitto,
+# PostgreSQL 15 and MariaDB, and stops them afterwards, also when tests fail.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -165,6 +165,42 @@ TEST_F(OdbcCdc, SnapshotThenInsertsUpdatesDeletesWithOneSpanPerTransaction) {
             "0");
 }
 
+TEST_F(OdbcCdc, TheSnapshotTakenWhileRowsAreWrittenLeavesNoGap) {
+  TempDir dir;
+  std::string table = unique_sql_name("busy"), s = slot("busy"), prefix = unique_topic("cdc");
+  std::string topic = prefix + "." + table;
+  pg_.sql("CREATE TABLE " + table + " (id int PRIMARY KEY, v text)");
+  pg_.sql("INSERT INTO " + table + " SELECT g, 'old' FROM generate_series(1, 20000) g");
+  // Commits go on while ferry creates its slot and reads the snapshot.
+  Process writer({Postgres::script(), "psql", pg_.dir().string(), "-qAt", "-c",
+                  "DO $$ BEGIN FOR g IN 20001..26000 LOOP INSERT INTO " + table +
+                      " VALUES (g, 'new'); UPDATE " + table +
+                      " SET v = 'touched' WHERE id = g - 20000; COMMIT; END LOOP; END $$"},
+                 dir / "writer.log");
+  FerryInstance ferry(dir);
+  ferry.add_connector("pg", cdc_connector(pg_, prefix, s, "", table));
+  ferry.start();
+  ASSERT_EQ(writer.wait(120s), 0) << read_file(dir / "writer.log");
+  // Every row, and the last state of every row, reaches Kafka: duplicates are allowed,
+  // gaps are not.
+  std::string want = pg_.sql("SELECT count(*) FROM " + table + " WHERE v = 'touched'");
+  std::map<int, std::string> last;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        last.clear();
+        for (const auto& e : events_in(topic, end_offset(topic)))
+          if (e.value) last[(*e.key)["id"].get<int>()] = (*e.value)["after"]["v"];
+        size_t touched = 0;
+        for (const auto& [id, v] : last) touched += v == "touched";
+        return last.size() == 26000 && std::to_string(touched) == want;
+      },
+      180s, 500ms))
+      << last.size() << " rows\n"
+      << ferry.log();
+  EXPECT_EQ(want, "6000");
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+}
+
 TEST_F(OdbcCdc, EveryTypeNullsUnicodeAndUnchangedToastAreMappedTheSameInSnapshotAndStream) {
   TempDir dir;
   std::string table = unique_sql_name("types"), s = slot("types"), prefix = unique_topic("cdc");
