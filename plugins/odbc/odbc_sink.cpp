@@ -135,15 +135,15 @@ class OdbcSink : public SinkTask {
   Status span_end(std::string_view span_id) override {
     if (Status s = flush(); !s.ok()) return s;
     std::string span(span_id);
-    if (Status s = load_staged(span); !s.ok()) return s.retriable() ? drop(s) : s;
-    Status s = commit_pending([&] {
-      return conn_->execute("DELETE FROM " + staging_quoted_ + " WHERE span = ?", {{span}});
-    });
-    if (s.ok())
-      open_spans_.erase(span);  // follows_ entries of it now lead nowhere
-    else
-      pending_.clear();  // still staged: read again when span_end is retried
-    return s;
+    Status s = apply_staged(span);
+    pending_.clear();
+    if (!s.ok()) {
+      // Nothing of the span was committed; it is still staged for a retry.
+      (void)conn_->rollback();
+      return s.retriable() ? drop(s) : s;
+    }
+    open_spans_.erase(span);  // follows_ entries of it now lead nowhere
+    return Status::Ok();
   }
 
  private:
@@ -238,25 +238,59 @@ class OdbcSink : public SinkTask {
     return Status::Ok();
   }
 
-  // Reads a span's staged records back into `pending_`, in order.
-  Status load_staged(const std::string& span) {
+  // Applies a span's staged records in order, a page at a time (a span may be larger
+  // than memory), then removes them and commits: one transaction for all of it.
+  Status apply_staged(const std::string& span) {
     if (!staging_) {
       if (Status s = open_staging(); !s.ok()) return s;
     }
-    Statement st(*conn_);
-    if (Status s = st.execute({{span}}, "SELECT topic, rkey, rvalue FROM " + staging_quoted_ +
-                                            " WHERE span = ? ORDER BY seq, sub");
+    std::string after_seq = "-1", after_sub = "-1";
+    for (bool more = true; more;) {
+      pending_.clear();
+      if (Status s = load_staged_page(span, after_seq, after_sub, more); !s.ok()) return s;
+      if (pending_.empty()) continue;
+      if (Status s = conn_->execute("SAVEPOINT ferry_page"); !s.ok()) return s;
+      if (Status s = apply(0, pending_.size()); !s.ok()) {
+        if (s.retriable()) return s;
+        // A row the database refuses: this page again, row by row.
+        if (Status x = conn_->execute("ROLLBACK TO SAVEPOINT ferry_page"); !x.ok()) return x;
+        if (Status x = apply_one_by_one(); !x.ok()) return x;
+      }
+      if (Status s = conn_->execute("RELEASE SAVEPOINT ferry_page"); !s.ok()) return s;
+    }
+    if (Status s = conn_->execute("DELETE FROM " + staging_quoted_ + " WHERE span = ?", {{span}});
         !s.ok())
       return s;
-    for (;;) {
+    return conn_->commit();
+  }
+
+  // The next page of a span's staged records after (seq, sub) into `pending_`.
+  Status load_staged_page(const std::string& span, std::string& after_seq, std::string& after_sub,
+                          bool& more) {
+    constexpr int kPage = 5000;
+    Statement st(*conn_);
+    if (Status s = st.execute(
+            {{span}, {after_seq, SQL_BIGINT}, {after_seq, SQL_BIGINT}, {after_sub, SQL_BIGINT}},
+            "SELECT seq, sub, topic, rkey, rvalue FROM " + staging_quoted_ +
+                " WHERE span = ? AND (seq > ? OR (seq = ? AND sub > ?)) "
+                "ORDER BY seq, sub LIMIT " +
+                std::to_string(kPage));
+        !s.ok())
+      return s;
+    int rows = 0;
+    for (;; ++rows) {
       bool row = false;
       if (Status s = st.fetch(row); !s.ok()) return s;
       if (!row) break;
       Pending p;
-      std::optional<std::string> topic;
-      if (Status s = st.get(1, topic); !s.ok()) return s;
-      if (Status s = st.get(2, p.key); !s.ok()) return s;
-      if (Status s = st.get(3, p.value); !s.ok()) return s;
+      std::optional<std::string> seq, sub, topic;
+      if (Status s = st.get(1, seq); !s.ok()) return s;
+      if (Status s = st.get(2, sub); !s.ok()) return s;
+      if (Status s = st.get(3, topic); !s.ok()) return s;
+      if (Status s = st.get(4, p.key); !s.ok()) return s;
+      if (Status s = st.get(5, p.value); !s.ok()) return s;
+      after_seq = seq.value_or("0");
+      after_sub = sub.value_or("0");
       p.topic = topic.value_or("");
       std::string error;
       // Checked when staged; a failure now means the table changed since.
@@ -264,6 +298,7 @@ class OdbcSink : public SinkTask {
       if (p.change.kind == Change::Kind::kDelete && !deletes_) continue;
       pending_.push_back(std::move(p));
     }
+    more = rows == kPage;
     return Status::Ok();
   }
 

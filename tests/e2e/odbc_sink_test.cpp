@@ -206,7 +206,8 @@ TEST_F(OdbcSink, PostgresToKafkaToSqliteCreatesTheTableAndMatchesTheSource) {
           " SELECT g, 'n' || g, g * 10, g % 3 = 0 FROM "
           "generate_series(1, 50) g");
   FerryInstance ferry(dir);
-  ferry.add_connector("cdc", cdc(prefix, table));
+  // With spans, so that SQLite also holds the staging table of atomic spans.
+  ferry.add_connector("cdc", cdc(prefix, table) + "[span]\nenabled = true\n");
   ferry.add_connector(
       "sink", sink(prefix + "." + table, "Driver=SQLite3;Database=" + db, "create_table = true\n"));
   ferry.start();
@@ -244,6 +245,8 @@ TEST_F(OdbcSink, PostgresToKafkaToSqliteCreatesTheTableAndMatchesTheSource) {
       << replica() << "\n"
       << ferry.log();
   EXPECT_NE(want.find("ünïcödé 1|10|"), std::string::npos);
+  auto staged = run_command({"sqlite3", db, "SELECT count(*) FROM ferry_span_staging"});
+  EXPECT_EQ(staged.out, "0\n") << staged.err;
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }
 
