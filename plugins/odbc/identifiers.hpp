@@ -2,6 +2,7 @@
 // never becomes SQL text: values are always bound parameters.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,6 +34,16 @@ inline std::string quote_qualified(std::string_view name, std::string_view quote
   if (dot == std::string_view::npos) return quote_identifier(name, quote);
   return quote_identifier(name.substr(0, dot), quote) + "." +
          quote_identifier(name.substr(dot + 1), quote);
+}
+
+// `tmpl` with every placeholder replaced, e.g. {"{schema}", "public"}: topic and table
+// names from the connector's templates.
+inline std::string expand_template(
+    std::string tmpl, std::initializer_list<std::pair<std::string_view, std::string_view>> values) {
+  for (auto [from, to] : values)
+    for (size_t p = tmpl.find(from); p != std::string::npos; p = tmpl.find(from, p + to.size()))
+      tmpl.replace(p, from.size(), to);
+  return tmpl;
 }
 
 }  // namespace ferry::odbc

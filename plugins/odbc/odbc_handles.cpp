@@ -200,14 +200,6 @@ std::string Connection::dbms_name() const {
   return reinterpret_cast<const char*>(name.data());
 }
 
-std::string Connection::identifier_quote() const {
-  std::array<SQLCHAR, 8> q{};
-  SQLSMALLINT len = 0;
-  SQLGetInfo(dbc_, SQL_IDENTIFIER_QUOTE_CHAR, q.data(), static_cast<SQLSMALLINT>(q.size()), &len);
-  std::string s = reinterpret_cast<const char*>(q.data());
-  return s == " " || s.empty() ? "\"" : s;
-}
-
 Statement::Statement(Connection& conn) : conn_(conn) {
   SQLAllocHandle(SQL_HANDLE_STMT, conn_.get(), &stmt_);
 }
@@ -348,27 +340,6 @@ Status Statement::column_count(SQLSMALLINT& n) {
   if (!ok(SQLNumResultCols(stmt_, &n)))
     return conn_.failure(SQL_HANDLE_STMT, stmt_, "cannot count columns");
   return Status::Ok();
-}
-
-Status Statement::column_name(SQLUSMALLINT col, std::string& name) {
-  std::array<SQLCHAR, 256> buf{};
-  SQLSMALLINT len = 0, type = 0, digits = 0, nullable = 0;
-  SQLULEN size = 0;
-  if (!ok(SQLDescribeCol(stmt_, col, buf.data(), static_cast<SQLSMALLINT>(buf.size()), &len, &type,
-                         &size, &digits, &nullable)))
-    return conn_.failure(SQL_HANDLE_STMT, stmt_, "cannot describe a column");
-  name = reinterpret_cast<const char*>(buf.data());
-  return Status::Ok();
-}
-
-void Statement::close_cursor() {
-  SQLFreeStmt(stmt_, SQL_CLOSE);
-}
-
-SQLLEN Statement::row_count() {
-  SQLLEN n = 0;
-  SQLRowCount(stmt_, &n);
-  return n;
 }
 
 }  // namespace ferry::odbc

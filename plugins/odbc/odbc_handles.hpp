@@ -93,8 +93,6 @@ class Connection {
 
   // The driver's name for the DBMS ("PostgreSQL", "SQLite", "MariaDB"...).
   std::string dbms_name() const;
-  // The identifier quote character ('"' or '`').
-  std::string identifier_quote() const;
 
   SQLHDBC get() const { return dbc_; }
   Status failure(SQLSMALLINT type, SQLHANDLE h, std::string_view what) const;
@@ -125,9 +123,6 @@ class Statement {
   // reads SQL_C_BINARY (bytea), otherwise UTF-8 text.
   Status get(SQLUSMALLINT col, std::optional<std::string>& out, bool binary = false);
   Status column_count(SQLSMALLINT& n);
-  Status column_name(SQLUSMALLINT col, std::string& name);
-  void close_cursor();
-  SQLLEN row_count();
 
   SQLHSTMT get() const { return stmt_; }
 

@@ -36,10 +36,6 @@ class PgLogicalSource : public SourceTask {
 
  private:
   using Clock = std::chrono::steady_clock;
-  struct Table {
-    pg::Relation rel;  // columns as the catalog has them (snapshot)
-    std::string topic;
-  };
   struct Txn {
     uint64_t final_lsn = 0;
     uint32_t xid = 0;
@@ -71,6 +67,7 @@ class PgLogicalSource : public SourceTask {
   Status advance_slot();
   void report_lag();
   void drop_connections();
+  static int64_t now_ms();
 
   Host host_;
   Config cfg_;
@@ -97,7 +94,7 @@ class PgLogicalSource : public SourceTask {
   enum class Phase { kSnapshot, kStream } phase_ = Phase::kStream;
   std::vector<std::pair<std::string, std::string>> snapshot_tables_;
   size_t snapshot_index_ = 0;
-  Table snapshot_table_;
+  pg::Relation snapshot_rel_;  // the table being snapshotted, as the catalog has it
   bool snapshot_table_open_ = false;
   std::string snapshot_span_;
   uint64_t snapshot_lsn_ = 0;

@@ -309,31 +309,4 @@ void append_connect_schema(std::string& out, uint32_t type, bool optional) {
   out.push_back('}');
 }
 
-std::string_view sql_type_name(uint32_t type) {
-  switch (type) {
-    case oid::kBool:
-      return "boolean";
-    case oid::kInt2:
-      return "smallint";
-    case oid::kInt4:
-      return "integer";
-    case oid::kInt8:
-      return "bigint";
-    case oid::kFloat4:
-      return "real";
-    case oid::kFloat8:
-      return "double precision";
-    case oid::kNumeric:
-      return "numeric";
-    case oid::kTimestamp:
-      return "timestamp";
-    case oid::kTimestamptz:
-      return "timestamptz";
-    case oid::kDate:
-      return "date";
-    default:
-      return "text";
-  }
-}
-
 }  // namespace ferry::odbc::pg

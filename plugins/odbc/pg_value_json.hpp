@@ -36,7 +36,4 @@ void append_connect_schema(std::string& out, uint32_t type, bool optional);
 // Debezium's placeholder for an unchanged TOAST value that pgoutput did not send.
 inline constexpr std::string_view kUnavailable = "__debezium_unavailable_value";
 
-// The SQL type ferry uses for a column of `type` when it creates a table.
-std::string_view sql_type_name(uint32_t type);
-
 }  // namespace ferry::odbc::pg

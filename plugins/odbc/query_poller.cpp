@@ -11,12 +11,6 @@ namespace ferry::odbc {
 
 namespace {
 
-std::string replace_all(std::string s, std::string_view from, std::string_view to) {
-  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
-    s.replace(p, from.size(), to);
-  return s;
-}
-
 bool is_binary(SQLSMALLINT t) {
   return t == SQL_BINARY || t == SQL_VARBINARY || t == SQL_LONGVARBINARY;
 }
@@ -98,7 +92,7 @@ Status QueryPoller::start() {
     t.display = name;
     t.quoted = (schema.empty() ? "" : quote_identifier(schema, quote_) + ".") +
                quote_identifier(table, quote_);
-    t.topic = replace_all(replace_all(tmpl, "{schema}", schema), "{table}", table);
+    t.topic = expand_template(tmpl, {{"{schema}", schema}, {"{table}", table}});
     t.partition = "table/" + name;
     if (Status s = describe(t); !s.ok()) return s;
     tables_.push_back(std::move(t));

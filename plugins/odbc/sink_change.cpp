@@ -1,5 +1,7 @@
 #include "sink_change.hpp"
 
+#include "identifiers.hpp"
+
 namespace ferry::odbc {
 
 namespace {
@@ -112,12 +114,7 @@ std::string table_for_topic(std::string_view tmpl, std::string_view topic) {
     if (c == '.' || c == '-') c = '_';
   size_t dot = topic.rfind('.');
   std::string last(dot == std::string_view::npos ? topic : topic.substr(dot + 1));
-  std::string out(tmpl);
-  for (auto [from, to] :
-       {std::pair<std::string_view, std::string_view>{"{topic}", flat}, {"{table}", last}})
-    for (size_t p = out.find(from); p != std::string::npos; p = out.find(from, p + to.size()))
-      out.replace(p, from.size(), to);
-  return out;
+  return expand_template(std::string(tmpl), {{"{topic}", flat}, {"{table}", last}});
 }
 
 }  // namespace ferry::odbc

@@ -52,11 +52,19 @@ class OdbcSink : public PostgresTest {
            "[config]\nconnection = \"" + connection + "\"\n" + extra;
   }
   // A digest of a table's rows in key order, comparable across two tables.
-  std::string digest(const std::string& table) {
-    return pg_.sql(
-        "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY "
-        "id)), '') FROM " +
-        table + " t");
+  std::string digest(const std::string& table, const std::string& order = "id") {
+    return pg_.sql("SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY " +
+                   order + ")), '') FROM " + table + " t");
+  }
+  // Waits until `replica` holds exactly the rows of `table`; `want` is then the digest.
+  bool replica_matches(const std::string& table, const std::string& replica, std::string& want,
+                       const std::string& order = "id") {
+    return wait_until(
+        [&] {
+          want = digest(table, order);
+          return digest(replica, order) == want;
+        },
+        120s, 250ms);
   }
 };
 
@@ -91,14 +99,8 @@ TEST_F(OdbcSink, PostgresToKafkaToPostgresReplicaEqualsTheSourceTable) {
   ferry.start();
   churn(pg_, table);
   std::string want;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        want = digest(table);
-        return digest(replica) == want;
-      },
-      120s, 250ms))
-      << want << " vs " << digest(replica) << "\n"
-      << ferry.log();
+  ASSERT_TRUE(replica_matches(table, replica, want)) << want << " vs " << digest(replica) << "\n"
+                                                     << ferry.log();
   EXPECT_EQ(want.substr(0, want.find(':')), pg_.sql("SELECT count(*) FROM " + table));
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }
@@ -119,14 +121,9 @@ TEST_F(OdbcSink, CompositeKeysAreKeysAndTheReplicaFollowsThem) {
   pg_.sql("BEGIN; UPDATE " + table + " SET v = 'w' WHERE id < 10; DELETE FROM " + table +
           " WHERE region = 'us' AND id > 40; UPDATE " + table +
           " SET region = 'ap' WHERE region = 'eu' AND id > 45; COMMIT;");
-  auto digest = [&](const std::string& t) {
-    return pg_.sql(
-        "SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY region, id)) FROM " + t +
-        " t");
-  };
   std::string want;
-  ASSERT_TRUE(wait_until([&] { return digest(replica) == (want = digest(table)); }, 120s, 250ms))
-      << want << " vs " << digest(replica) << "\n"
+  ASSERT_TRUE(replica_matches(table, replica, want, "region, id"))
+      << want << " vs " << digest(replica, "region, id") << "\n"
       << ferry.log();
   EXPECT_EQ(want.substr(0, want.find(':')), "90");
   auto first = kcat_consume(prefix + "." + table, 1);
@@ -138,8 +135,8 @@ TEST_F(OdbcSink, CompositeKeysAreKeysAndTheReplicaFollowsThem) {
   // A truncate empties the replica too (the row after it is in the same transaction).
   pg_.sql("BEGIN; TRUNCATE " + table + "; INSERT INTO " + table +
           " VALUES ('eu', 1, 'again'); COMMIT;");
-  ASSERT_TRUE(wait_until([&] { return digest(replica) == (want = digest(table)); }, 120s, 250ms))
-      << want << " vs " << digest(replica) << "\n"
+  ASSERT_TRUE(replica_matches(table, replica, want, "region, id"))
+      << want << " vs " << digest(replica, "region, id") << "\n"
       << ferry.log();
   EXPECT_EQ(want.substr(0, want.find(':')), "1");
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
@@ -162,14 +159,9 @@ TEST_F(OdbcSink, KafkaConnectJsonFormCarriesSchemasAndReplicatesAsWell) {
           "(2, NULL, NULL, NULL, NULL, NULL)");
   pg_.sql("UPDATE " + table + " SET name = 'uno' WHERE id = 1");
   pg_.sql("DELETE FROM " + table + " WHERE id = 2");
-  auto digest = [&](const std::string& t) {
-    return pg_.sql("SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY id)) FROM " + t +
-                   " t");
-  };
   std::string want;
-  ASSERT_TRUE(wait_until([&] { return digest(replica) == (want = digest(table)); }, 120s, 250ms))
-      << want << " vs " << digest(replica) << "\n"
-      << ferry.log();
+  ASSERT_TRUE(replica_matches(table, replica, want)) << want << " vs " << digest(replica) << "\n"
+                                                     << ferry.log();
 
   auto first = kcat_consume(topic, 1);
   ASSERT_EQ(first.size(), 1u);
