@@ -1,9 +1,17 @@
 #include "mqtt_client.hpp"
 
-#include <mosquitto.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
-#include <chrono>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <random>
 #include <utility>
+
+#include "mqtt_codec.hpp"
 
 namespace ferry::sensors {
 namespace {
@@ -14,9 +22,24 @@ int64_t now_ms() {
       .count();
 }
 
-struct LibInit {
-  LibInit() { mosquitto_lib_init(); }
-};
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kReadSize = 64 * 1024;
+constexpr auto kConnectTimeout = 10s;
+constexpr auto kMaxBackoff = 30s;
+constexpr uint16_t kSubscribeId = 1;
+
+// 3.1.1 brokers must accept 1-23 characters of [0-9a-zA-Z].
+std::string random_client_id() {
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  static const char* hex = "0123456789abcdef";
+  std::string id = "ferry";
+  uint64_t v = gen();
+  for (int i = 0; i < 16; ++i, v >>= 4) id.push_back(hex[v & 0xf]);
+  return id;
+}
 
 }  // namespace
 
@@ -51,47 +74,27 @@ std::string parse_mqtt_url(const std::string& url, MqttSettings& out) {
   return {};
 }
 
-MqttClient::MqttClient(MqttSettings settings) : settings_(std::move(settings)) {
-  static LibInit init;
-}
+MqttClient::MqttClient(MqttSettings settings)
+    : settings_(std::move(settings)),
+      where_(settings_.host + ":" + std::to_string(settings_.port)) {}
 
 MqttClient::~MqttClient() {
   stop();
-  if (mosq_ != nullptr) mosquitto_destroy(mosq_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
 std::string MqttClient::start() {
-  const MqttSettings& s = settings_;
-  mosq_ = mosquitto_new(s.client_id.empty() ? nullptr : s.client_id.c_str(), s.clean_session, this);
-  if (mosq_ == nullptr) return "cannot create MQTT client (client_id \"" + s.client_id + "\")";
-  mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-  if (!s.username.empty()) {
-    int rc = mosquitto_username_pw_set(mosq_, s.username.c_str(),
-                                       s.password.empty() ? nullptr : s.password.c_str());
-    if (rc != MOSQ_ERR_SUCCESS) return std::string("username: ") + mosquitto_strerror(rc);
+  if (settings_.tls) {
+    TlsFiles files{settings_.ca_file, settings_.cert_file, settings_.key_file,
+                   settings_.tls_insecure};
+    if (std::string e = make_tls_context(files, tls_); !e.empty())
+      return "TLS settings (tls_ca, tls_cert, tls_key): " + e;
   }
-  if (s.tls) {
-    if (s.ca_file.empty()) mosquitto_int_option(mosq_, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
-    int rc = mosquitto_tls_set(mosq_, s.ca_file.empty() ? nullptr : s.ca_file.c_str(),
-                               s.ca_file.empty() ? "/etc/ssl/certs" : nullptr,
-                               s.cert_file.empty() ? nullptr : s.cert_file.c_str(),
-                               s.key_file.empty() ? nullptr : s.key_file.c_str(), nullptr);
-    if (rc != MOSQ_ERR_SUCCESS)
-      return std::string("TLS settings (tls_ca, tls_cert, tls_key): ") + mosquitto_strerror(rc);
-    if (s.tls_insecure) mosquitto_tls_insecure_set(mosq_, true);
-  }
-  mosquitto_reconnect_delay_set(mosq_, 1, 30, true);
-  mosquitto_connect_with_flags_callback_set(mosq_, &on_connect);
-  mosquitto_disconnect_callback_set(mosq_, &on_disconnect);
-  mosquitto_subscribe_callback_set(mosq_, &on_subscribe);
-  mosquitto_message_callback_set(mosq_, &on_message);
-  int rc = mosquitto_connect_async(mosq_, s.host.c_str(), s.port, s.keepalive_s);
-  if (rc != MOSQ_ERR_SUCCESS)
-    event(MqttEvent::Level::kWarn, "cannot connect to " + s.host + ":" + std::to_string(s.port) +
-                                       ": " + mosquitto_strerror(rc) + "; retrying");
-  rc = mosquitto_loop_start(mosq_);
-  if (rc != MOSQ_ERR_SUCCESS) return std::string("MQTT network thread: ") + mosquitto_strerror(rc);
-  loop_started_ = true;
+  if (settings_.client_id.empty()) settings_.client_id = random_client_id();
+  if (settings_.client_id.size() > 65535) return "client_id is longer than 65535 bytes";
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) return std::string("MQTT network thread: eventfd: ") + std::strerror(errno);
+  thread_ = std::thread([this] { run(); });
   return {};
 }
 
@@ -102,12 +105,16 @@ void MqttClient::stop() {
     stopping_ = true;
   }
   space_.notify_all();
-  if (mosq_ == nullptr || !loop_started_) return;
-  // No UNSUBSCRIBE: with a persistent session the broker keeps queueing for us while we
-  // are away, which is the point of client_id.
-  mosquitto_disconnect(mosq_);
-  mosquitto_loop_stop(mosq_, false);
-  loop_started_ = false;
+  if (wake_fd_ >= 0) {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+bool MqttClient::stopping() const {
+  std::lock_guard lock(mu_);
+  return stopping_;
 }
 
 size_t MqttClient::drain(std::vector<MqttMessage>& out, size_t max) {
@@ -139,61 +146,252 @@ void MqttClient::event(MqttEvent::Level level, std::string text) {
   if (events_.size() < 1000) events_.push_back({level, std::move(text)});
 }
 
-void MqttClient::on_connect(mosquitto* m, void* self, int rc, int flags) {
-  auto* c = static_cast<MqttClient*>(self);
-  const MqttSettings& s = c->settings_;
-  std::string where = s.host + ":" + std::to_string(s.port);
-  if (rc != 0) {
-    c->event(MqttEvent::Level::kError,
-             "MQTT broker " + where + " refused the connection: " + mosquitto_connack_string(rc) +
-                 (rc == 4 || rc == 5 ? " (check username, password and the broker's ACL)" : "") +
-                 "; retrying with backoff");
-    return;
+void MqttClient::run() {
+  // OpenSSL writes with write(2): a broker that went away must give EPIPE, not kill ferry.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+
+  auto backoff = 1s;
+  while (!stopping()) {
+    bool was_connected = session();
+    conn_.close();
+    if (stopping()) break;
+    if (was_connected) backoff = 1s;
+    wait_wake(backoff);
+    backoff = std::min<std::chrono::seconds>(backoff * 2, kMaxBackoff);
   }
-  c->event(MqttEvent::Level::kInfo, "connected to MQTT broker " + where +
-                                        ((flags & 1) ? " (resuming the persistent session)" : ""));
-  std::vector<char*> subs;
-  for (const auto& t : s.topics) subs.push_back(const_cast<char*>(t.c_str()));
-  int src = mosquitto_subscribe_multiple(m, nullptr, static_cast<int>(subs.size()), subs.data(),
-                                         s.qos, 0, nullptr);
-  if (src != MOSQ_ERR_SUCCESS)
-    c->event(MqttEvent::Level::kError, std::string("subscribe failed: ") + mosquitto_strerror(src));
 }
 
-void MqttClient::on_disconnect(mosquitto*, void* self, int rc) {
-  auto* c = static_cast<MqttClient*>(self);
-  if (rc == 0) return;  // we asked for it
-  c->event(MqttEvent::Level::kWarn, std::string("lost the MQTT connection (") +
-                                        mosquitto_strerror(rc) + "); reconnecting with backoff");
+// Waits for the socket to be readable or for stop(); false when woken or timed out.
+bool MqttClient::wait_wake(std::chrono::milliseconds timeout) {
+  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {conn_.fd(), POLLIN, 0}};
+  int n = conn_.is_open() ? 2 : 1;
+  int rc =
+      ::poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::max<int64_t>(timeout.count(), 0)));
+  if (rc <= 0) return false;
+  if ((fds[0].revents & POLLIN) != 0) {
+    uint64_t v = 0;
+    [[maybe_unused]] ssize_t r = ::read(wake_fd_, &v, sizeof v);
+    return false;
+  }
+  return n == 2 && fds[1].revents != 0;
 }
 
-void MqttClient::on_subscribe(mosquitto*, void* self, int, int count, const int* granted) {
-  auto* c = static_cast<MqttClient*>(self);
-  int refused = 0;
-  for (int i = 0; i < count && i < static_cast<int>(c->settings_.topics.size()); ++i) {
-    if (granted[i] > 2) {
-      ++refused;
-      c->event(MqttEvent::Level::kError,
-               "MQTT broker refused the subscription to \"" + c->settings_.topics[i] + "\"");
+bool MqttClient::send(std::string_view bytes) {
+  if (!conn_.write_all(bytes, Clock::now() + kConnectTimeout)) return false;
+  last_sent_ = Clock::now();
+  return true;
+}
+
+std::string MqttClient::handshake(std::string& in) {
+  const MqttSettings& s = settings_;
+  mqtt::ConnectOptions o;
+  o.client_id = s.client_id;
+  o.clean_session = s.clean_session;
+  o.keepalive_s = static_cast<uint16_t>(s.keepalive_s);
+  o.username = s.username;
+  o.password = s.password;
+  if (!send(mqtt::encode_connect(o))) return "sending CONNECT: " + conn_.error();
+  auto deadline = Clock::now() + kConnectTimeout;
+  char buf[512];
+  for (;;) {
+    mqtt::Packet p;
+    mqtt::Split split = mqtt::split_packet(in, p);
+    if (split.status == mqtt::Split::Status::kMalformed) return "malformed answer to CONNECT";
+    if (split.status == mqtt::Split::Status::kPacket) {
+      if (p.type() != mqtt::PacketType::kConnack)
+        return "the broker answered CONNECT with another packet";
+      mqtt::Connack ack;
+      if (std::string e = mqtt::parse_connack(p, ack); !e.empty()) return e;
+      in.erase(0, split.consumed);
+      if (ack.return_code != 0) {
+        event(MqttEvent::Level::kError,
+              "MQTT broker " + where_ +
+                  " refused the connection: " + mqtt::connack_reason(ack.return_code) +
+                  (ack.return_code == 4 || ack.return_code == 5
+                       ? " (check username, password and the broker's ACL)"
+                       : "") +
+                  "; retrying with backoff");
+        return "refused";
+      }
+      event(MqttEvent::Level::kInfo,
+            "connected to MQTT broker " + where_ +
+                (ack.session_present ? " (resuming the persistent session)" : ""));
+      if (!send(mqtt::encode_subscribe(kSubscribeId, s.topics, s.qos)))
+        return "sending SUBSCRIBE: " + conn_.error();
+      return {};
+    }
+    if (!conn_.has_buffered()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return "no answer to CONNECT within 10 s";
+      if (!wait_wake(left)) {
+        if (stopping()) return "stopping";
+        continue;
+      }
+    }
+    ssize_t n = conn_.read_some(buf, sizeof buf);
+    if (n < 0) return conn_.error();
+    in.append(buf, static_cast<size_t>(n));
+  }
+}
+
+bool MqttClient::session() {
+  const MqttSettings& s = settings_;
+  if (std::string e =
+          conn_.open(s.host, s.port, tls_.get(), !s.tls_insecure, Clock::now() + kConnectTimeout);
+      !e.empty()) {
+    event(MqttEvent::Level::kWarn, e + "; retrying with backoff");
+    return false;
+  }
+  std::string in;
+  if (std::string e = handshake(in); !e.empty()) {
+    if (e != "refused" && e != "stopping")
+      event(MqttEvent::Level::kWarn,
+            "MQTT broker " + where_ + ": " + e + "; reconnecting with backoff");
+    return false;
+  }
+  qos2_received_.clear();
+  const auto keepalive = std::chrono::seconds(std::max(s.keepalive_s, 1));
+  bool ping_out = false;
+  Clock::time_point ping_sent{};
+  auto lost = [&](const std::string& why) {
+    event(MqttEvent::Level::kWarn,
+          "lost the MQTT connection (" + why + "); reconnecting with backoff");
+    return true;
+  };
+  auto read_buf = std::make_unique<char[]>(kReadSize);
+  std::string error;
+  bool got_pingresp = false;
+  auto take = [&](std::string_view data) -> size_t {
+    size_t used = 0;
+    error = consume(data, used, got_pingresp);
+    if (got_pingresp) ping_out = false;
+    return used;
+  };
+  if (!in.empty()) {
+    in.erase(0, take(in));
+    if (!error.empty()) return lost(error);
+  }
+  for (;;) {
+    if (stopping()) {
+      send(mqtt::encode_disconnect());
+      return true;
+    }
+    auto now = Clock::now();
+    if (ping_out && now - ping_sent > keepalive) return lost("no PINGRESP within the keepalive");
+    if (!ping_out && now - last_sent_ >= keepalive) {
+      if (!send(mqtt::encode_pingreq())) return lost(conn_.error());
+      ping_out = true;
+      ping_sent = now;
+    }
+    auto next_check = ping_out ? ping_sent + keepalive : last_sent_ + keepalive;
+    auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(next_check - now) + 1ms;
+    {
+      // A full queue: stop reading, so TCP holds the broker back, until the task drains.
+      std::unique_lock lock(mu_);
+      if (queue_.size() >= s.max_pending) {
+        space_.wait_for(lock, std::min<std::chrono::milliseconds>(timeout, 1000ms),
+                        [&] { return stopping_ || queue_.size() < s.max_pending; });
+        continue;
+      }
+    }
+    if (!conn_.has_buffered() && !wait_wake(timeout)) continue;
+    ssize_t n = conn_.read_some(read_buf.get(), kReadSize);
+    if (n < 0) return lost(conn_.error());
+    if (n == 0) continue;
+    std::string_view fresh(read_buf.get(), static_cast<size_t>(n));
+    if (in.empty()) {
+      // The usual case: parse straight from the read buffer, keep only a partial tail.
+      size_t used = take(fresh);
+      if (!error.empty()) return lost(error);
+      in.assign(fresh.substr(used));
+    } else {
+      in.append(fresh);
+      in.erase(0, take(in));
+      if (!error.empty()) return lost(error);
     }
   }
-  if (refused < count)
-    c->event(MqttEvent::Level::kInfo,
-             "subscribed to " + std::to_string(count - refused) + " topic filter(s)");
 }
 
-void MqttClient::on_message(mosquitto*, void* self, const mosquitto_message* msg) {
-  auto* c = static_cast<MqttClient*>(self);
-  MqttMessage m;
-  m.topic = msg->topic != nullptr ? msg->topic : "";
-  m.payload.assign(static_cast<const char*>(msg->payload),
-                   msg->payloadlen > 0 ? static_cast<size_t>(msg->payloadlen) : 0);
-  m.received_ms = now_ms();
-  std::unique_lock lock(c->mu_);
-  // Full queue: hold the network thread (and so the broker) until the task catches up.
-  // While stopping, accept anyway: this message is already acknowledged to the broker.
-  c->space_.wait(lock, [&] { return c->stopping_ || c->queue_.size() < c->settings_.max_pending; });
-  c->queue_.push_back(std::move(m));
+std::string MqttClient::consume(std::string_view data, size_t& used, bool& got_pingresp) {
+  got_pingresp = false;
+  batch_.clear();
+  acks_.clear();
+  int64_t received = now_ms();
+  std::string error;
+  while (used < data.size()) {
+    mqtt::Packet p;
+    mqtt::Split split = mqtt::split_packet(data.substr(used), p);
+    if (split.status == mqtt::Split::Status::kNeedMore) break;
+    if (split.status == mqtt::Split::Status::kMalformed) {
+      error = "malformed packet length from the broker";
+      break;
+    }
+    used += split.consumed;
+    switch (p.type()) {
+      case mqtt::PacketType::kPublish: {
+        mqtt::Publish pub;
+        if (std::string e = mqtt::parse_publish(p, pub); !e.empty()) {
+          error = "malformed PUBLISH: " + e;
+          break;
+        }
+        if (pub.qos == 2) {
+          mqtt::append_ack(acks_, mqtt::PacketType::kPubrec, pub.packet_id);
+          // Delivered once per packet id until the broker releases it with PUBREL.
+          if (!qos2_received_.insert(pub.packet_id).second) continue;
+        } else if (pub.qos == 1) {
+          mqtt::append_ack(acks_, mqtt::PacketType::kPuback, pub.packet_id);
+        }
+        batch_.push_back({std::string(pub.topic), std::string(pub.payload), received});
+        break;
+      }
+      case mqtt::PacketType::kPubrel: {
+        uint16_t id = 0;
+        if (std::string e = mqtt::parse_packet_id(p, id); !e.empty()) {
+          error = "malformed PUBREL: " + e;
+          break;
+        }
+        qos2_received_.erase(id);
+        mqtt::append_ack(acks_, mqtt::PacketType::kPubcomp, id);
+        break;
+      }
+      case mqtt::PacketType::kSuback: {
+        uint16_t id = 0;
+        std::vector<uint8_t> granted;
+        if (std::string e = mqtt::parse_suback(p, id, granted); !e.empty()) {
+          error = "malformed SUBACK: " + e;
+          break;
+        }
+        size_t refused = 0;
+        for (size_t i = 0; i < granted.size() && i < settings_.topics.size(); ++i) {
+          if (granted[i] > 2) {
+            ++refused;
+            event(MqttEvent::Level::kError,
+                  "MQTT broker refused the subscription to \"" + settings_.topics[i] + "\"");
+          }
+        }
+        if (refused < granted.size())
+          event(MqttEvent::Level::kInfo,
+                "subscribed to " + std::to_string(granted.size() - refused) + " topic filter(s)");
+        break;
+      }
+      case mqtt::PacketType::kPingresp:
+        got_pingresp = true;
+        break;
+      default:
+        break;  // nothing else is addressed to a subscriber; ignore rather than fail
+    }
+    if (!error.empty()) break;
+  }
+  // Queued before acknowledged: once the broker has our PUBACK, only ferry holds it.
+  if (!batch_.empty()) {
+    std::lock_guard lock(mu_);
+    for (auto& m : batch_) queue_.push_back(std::move(m));
+  }
+  if (!acks_.empty() && !send(acks_) && error.empty()) error = conn_.error();
+  return error;
 }
 
 }  // namespace ferry::sensors

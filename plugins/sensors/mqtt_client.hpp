@@ -1,25 +1,32 @@
-// A libmosquitto subscriber owned by one sensors task. libmosquitto's network thread
-// receives messages into a bounded queue that the task drains on its own thread; when
-// the queue is full the network thread waits, so TCP pushes back on the MQTT broker
-// instead of ferry buffering without limit.
+// The MQTT subscriber of one sensors task: MQTT 3.1.1 over TCP or TLS on a network
+// thread of its own, which hands messages to the task through a bounded queue. When the
+// queue is full the thread stops reading, so TCP pushes back on the MQTT broker instead
+// of ferry buffering without limit.
 //
-// The loss window: libmosquitto 2.0 sends PUBACK for a QoS 1 message before handing it
-// to us and has no manual acknowledgement, so a message is the broker's no longer once
-// it is in this queue. Messages in the queue and in librdkafka's buffers, not yet acked
+// Why not libmosquitto: it reads every packet with several read() calls and wakes its
+// own loop through a socketpair for every PUBACK, which bound ferry at the speed of
+// `mosquitto_sub` (docs/benchmarks.md). This client reads what the kernel holds in one
+// call, parses every packet in it, queues the messages under one lock and acknowledges
+// them in one write.
+//
+// The loss window: a QoS 1 message is acknowledged once it is in the queue, so it is the
+// broker's no longer. Messages in the queue and in librdkafka's buffers, not yet acked
 // by Kafka, are lost if ferry is killed; `max_pending` bounds how many. A clean stop
-// (SIGTERM, reload) unsubscribes first and delivers the queue (see SourceTask::stop).
+// (SIGTERM, reload) disconnects first and delivers the queue (see SourceTask::stop).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
-struct mosquitto;
-struct mosquitto_message;
+#include "mqtt_transport.hpp"
 
 namespace ferry::sensors {
 
@@ -62,7 +69,8 @@ class MqttClient {
   // Starts connecting in the background; reconnects with backoff on its own. An error
   // here is a configuration problem (bad TLS files, invalid client id).
   std::string start();
-  // Unsubscribes and disconnects; what is queued stays drainable.
+  // Disconnects (no UNSUBSCRIBE: a persistent session keeps queueing for us while we
+  // are away); what is queued stays drainable.
   void stop();
 
   // Moves up to `max` queued messages into `out`; returns how many.
@@ -71,15 +79,30 @@ class MqttClient {
   size_t pending() const;
 
  private:
-  static void on_connect(mosquitto* m, void* self, int rc, int flags);
-  static void on_disconnect(mosquitto* m, void* self, int rc);
-  static void on_subscribe(mosquitto* m, void* self, int mid, int count, const int* granted);
-  static void on_message(mosquitto* m, void* self, const mosquitto_message* msg);
+  void run();
+  // One connection: connect, log in, subscribe, then read until it fails or we stop.
+  // True when it got as far as a CONNACK that accepted us (the backoff starts over).
+  bool session();
+  // CONNECT, CONNACK, SUBSCRIBE; bytes read past the CONNACK stay in `in`.
+  std::string handshake(std::string& in);
+  // Parses every complete packet in `data` from `used` on, queues the messages and
+  // acknowledges them in one write; `used` ends after the last complete packet.
+  std::string consume(std::string_view data, size_t& used, bool& got_pingresp);
+  bool send(std::string_view bytes);
+  bool wait_wake(std::chrono::milliseconds timeout);
   void event(MqttEvent::Level level, std::string text);
+  bool stopping() const;
 
   MqttSettings settings_;
-  mosquitto* mosq_ = nullptr;
-  bool loop_started_ = false;
+  std::string where_;
+  SslCtxPtr tls_;
+  MqttTransport conn_;
+  std::thread thread_;
+  int wake_fd_ = -1;  // eventfd: stop() interrupts poll()
+  std::chrono::steady_clock::time_point last_sent_{};
+  std::string acks_;
+  std::vector<MqttMessage> batch_;
+  std::set<uint16_t> qos2_received_;  // QoS 2 ids between PUBLISH and PUBREL
 
   mutable std::mutex mu_;
   std::condition_variable space_;
