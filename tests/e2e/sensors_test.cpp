@@ -189,6 +189,43 @@ TEST(Sensors, MqttBurstOfTenThousandMessagesAllArriveOnce) {
   EXPECT_EQ(*distinct.rbegin(), 9999);
 }
 
+// ferry reads the MQTT socket 64 KiB at a time: a packet several reads long is put
+// together whole, and QoS 0 and 1 messages around it keep their order.
+TEST(Sensors, MqttPacketsLargerThanOneReadArriveWholeBetweenQos0AndQos1Messages) {
+  TempDir dir;
+  std::string topic = unique_topic("mqtt-large"), dlq = unique_topic("mqtt-large.dlq");
+  std::string prefix = unique_topic("large");
+  FerryInstance ferry(dir);
+  ferry.add_connector("large",
+                      mqtt_connector(topic, prefix + "/#", "max_payload_bytes = \"100KiB\"\n") +
+                          "[errors]\ntolerance = \"all\"\ndead_letter_topic = \"" + dlq + "\"\n");
+  ferry.start();
+  ASSERT_TRUE(subscribed(ferry)) << ferry.log();
+
+  std::string big;
+  for (int i = 0; big.size() < 300'000; ++i) big += std::to_string(i) + ",";
+  auto big_file = dir.write("big.bin", big);
+  mosquitto_pub(prefix + "/d/t", "1", 0);
+  mosquitto_pub(prefix + "/d/t", "2", 1);
+  auto r = run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", test_mqtt_port(), "-t",
+                        prefix + "/d/t", "-q", "1", "-f", big_file.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  mosquitto_pub(prefix + "/d/t", "3", 1);
+  mosquitto_pub(prefix + "/d/t", "4", 0);
+
+  ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= 4 && end_offset(dlq) >= 1; }, 60s))
+      << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  std::vector<double> in_order;
+  for (const auto& m : kcat_consume(topic)) in_order.push_back(json::parse(*m.value)["value"]);
+  EXPECT_EQ(in_order, (std::vector<double>{1, 2, 3, 4}));  // one key, one partition: in order
+  auto bad = kcat_consume(dlq);
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0].value, big);  // every byte, across five reads
+  EXPECT_NE(bad[0].headers["ferry.error.reason"].find("exceeds max_payload_bytes (102400)"),
+            std::string::npos);
+}
+
 TEST(Sensors, SigkillWithAPersistentSessionLosesNothingPublishedWhileDown) {
   TempDir dir;
   std::string topic = unique_topic("mqtt-kill"), prefix = unique_topic("kill");

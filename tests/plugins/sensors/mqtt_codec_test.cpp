@@ -114,32 +114,38 @@ TEST(MqttCodec, LargePayloadsUseMultiByteLengths) {
 }
 
 TEST(MqttCodec, MalformedInputIsAnErrorNotACrash) {
-  Packet p;
+  Packet p;  // its body points into the input, which must outlive it
   EXPECT_EQ(split_packet(bytes({0x30, 0xff, 0xff, 0xff, 0xff, 0x01}), p).status,
             Split::Status::kMalformed);
   Publish pub;
-  ASSERT_EQ(split_packet(bytes({0x32, 3, 0, 9, 'a'}), p).status, Split::Status::kPacket);
+  const std::string past_end = bytes({0x32, 3, 0, 9, 'a'});
+  ASSERT_EQ(split_packet(past_end, p).status, Split::Status::kPacket);
   EXPECT_NE(parse_publish(p, pub), "");  // topic runs past the packet
-  ASSERT_EQ(split_packet(bytes({0x32, 3, 0, 1, 'a'}), p).status, Split::Status::kPacket);
+  const std::string no_id = bytes({0x32, 3, 0, 1, 'a'});
+  ASSERT_EQ(split_packet(no_id, p).status, Split::Status::kPacket);
   EXPECT_NE(parse_publish(p, pub), "");  // QoS 1 without a packet id
-  ASSERT_EQ(split_packet(bytes({0x36, 3, 0, 1, 'a'}), p).status, Split::Status::kPacket);
+  const std::string qos3 = bytes({0x36, 3, 0, 1, 'a'});
+  ASSERT_EQ(split_packet(qos3, p).status, Split::Status::kPacket);
   EXPECT_NE(parse_publish(p, pub), "");  // QoS 3
   Connack ack;
-  ASSERT_EQ(split_packet(bytes({0x20, 1, 0}), p).status, Split::Status::kPacket);
+  const std::string short_connack = bytes({0x20, 1, 0});
+  ASSERT_EQ(split_packet(short_connack, p).status, Split::Status::kPacket);
   EXPECT_NE(parse_connack(p, ack), "");
 }
 
 TEST(MqttCodec, ConnackAndSubackAreRead) {
   Packet p;
   Connack ack;
-  ASSERT_EQ(split_packet(bytes({0x20, 2, 1, 0}), p).status, Split::Status::kPacket);
+  const std::string connack = bytes({0x20, 2, 1, 0});
+  ASSERT_EQ(split_packet(connack, p).status, Split::Status::kPacket);
   ASSERT_EQ(parse_connack(p, ack), "");
   EXPECT_TRUE(ack.session_present);
   EXPECT_EQ(ack.return_code, 0);
   EXPECT_EQ(connack_reason(5), "Connection Refused: not authorised.");
   uint16_t id = 0;
   std::vector<uint8_t> granted;
-  ASSERT_EQ(split_packet(bytes({0x90, 4, 0, 1, 1, 0x80}), p).status, Split::Status::kPacket);
+  const std::string suback = bytes({0x90, 4, 0, 1, 1, 0x80});
+  ASSERT_EQ(split_packet(suback, p).status, Split::Status::kPacket);
   ASSERT_EQ(parse_suback(p, id, granted), "");
   EXPECT_EQ(id, 1);
   EXPECT_EQ(granted, (std::vector<uint8_t>{1, 0x80}));
