@@ -67,7 +67,7 @@ config::KafkaProperties task_statistics() {
 }
 
 config::KafkaProperties consumer_defaults(const std::string& group_id) {
-  return {
+  config::KafkaProperties p = {
       {"group.id", group_id},
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
@@ -75,10 +75,25 @@ config::KafkaProperties consumer_defaults(const std::string& group_id) {
       {"enable.partition.eof", "false"},
       {"client.id", "ferry"},
   };
+  // A full prefetch queue otherwise pauses a partition's fetching for a whole second;
+  // older librdkafka has no setting for it (SinkRunner::nudge_idle_fetchers).
+  if (fetch_queue_backoff_configurable()) p["fetch.queue.backoff.ms"] = "10";
+  return p;
+}
+
+bool fetch_queue_backoff_configurable() {
+  return rd_kafka_version() >= 0x020200ff;
 }
 
 config::KafkaProperties embedded_tuning() {
   return {{"topic.metadata.refresh.interval.ms", "2000"}};
+}
+
+config::KafkaProperties sink_consumer_tuning() {
+  // librdkafka's default prefetch of 100,000 messages per partition is ~65 MB of RSS
+  // for 100-byte records; 20,000 keeps a sink at full speed once a full queue no longer
+  // stalls fetching (SinkRunner::nudge_idle_fetchers). docs/benchmarks.md has both.
+  return {{"queued.min.messages", "20000"}};
 }
 
 config::KafkaProperties embedded_consumer_tuning() {

@@ -24,6 +24,11 @@ config::KafkaProperties producer_defaults(int64_t retry_timeout_ms);
 // statistics off: without a callback they would pile up in queues nobody polls.
 config::KafkaProperties task_statistics();
 config::KafkaProperties consumer_defaults(const std::string& group_id);
+// librdkafka 2.2 made the pause after a full prefetch queue a setting; before it, a
+// fixed second that SinkRunner works around.
+bool fetch_queue_backoff_configurable();
+// What a sink task's consumer sets over consumer_defaults (the user's [kafka] wins).
+config::KafkaProperties sink_consumer_tuning();
 // Settings that make clients of the embedded mock broker responsive.
 config::KafkaProperties embedded_tuning();
 config::KafkaProperties embedded_consumer_tuning();

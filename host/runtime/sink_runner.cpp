@@ -58,8 +58,8 @@ Status SinkRunner::create_consumer() {
   const auto& c = *env_.connector;
   std::string error;
   kafka::ConfPtr conf = kafka::make_conf(
-      {kafka::consumer_defaults("ferry-" + c.name), kafka::task_statistics(), env_.worker->kafka,
-       env_.worker_overrides,
+      {kafka::consumer_defaults("ferry-" + c.name), kafka::sink_consumer_tuning(),
+       kafka::task_statistics(), env_.worker->kafka, env_.worker_overrides,
        env_.embedded_broker ? kafka::embedded_consumer_tuning() : config::KafkaProperties{},
        c.kafka},
       error);
@@ -218,7 +218,37 @@ void SinkRunner::apply_pause() {
   log_->info("{}", want ? "paused" : "resumed");
 }
 
+// librdkafka before 2.2 (Debian 12 ships 2.0.2) stops fetching a partition whose
+// prefetch queue reached queued.min.messages and looks at it again only when its broker
+// thread wakes, up to a second later (2.2 made this `fetch.queue.backoff.ms`). A sink
+// that drains 100,000 messages in a fraction of that second then sits idle for the rest
+// (docs/benchmarks.md). When our queue is running low while a partition still has lag,
+// a ListOffsets request to its leader wakes that thread, and it fetches at once.
+void SinkRunner::nudge_idle_fetchers() {
+  if (kafka::fetch_queue_backoff_configurable()) return;
+  auto now = Clock::now();
+  if (now < next_nudge_) return;
+  next_nudge_ = now + std::chrono::milliseconds(20);
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(consumer_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || raw == nullptr)
+    return;
+  kafka::PartitionListPtr parts(raw);
+  rd_kafka_position(consumer_.get(), parts.get());
+  for (int i = 0; i < parts->cnt; ++i) {
+    const auto& p = parts->elems[i];
+    int64_t low = 0, high = 0;
+    // Both calls below only read librdkafka's cache; the query is the one request.
+    if (p.offset < 0 ||
+        rd_kafka_get_watermark_offsets(consumer_.get(), p.topic, p.partition, &low, &high) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high <= p.offset)
+      continue;
+    rd_kafka_query_watermark_offsets(consumer_.get(), p.topic, p.partition, &low, &high, 100);
+  }
+}
+
 void SinkRunner::consume_batch(std::vector<kafka::MessagePtr>& batch, int timeout_ms) {
+  if (rd_kafka_queue_length(consumer_queue_.get()) < raw_batch_.size()) nudge_idle_fetchers();
   // One queue operation per batch instead of one per message; rebalance callbacks are
   // served from inside it, on this thread.
   raw_batch_.resize(kMaxBatch);

@@ -42,6 +42,7 @@ class SinkRunner final : public TaskHost {
   Status create_consumer();
   Status create_dead_letter_producer();
   void consume_batch(std::vector<kafka::MessagePtr>& batch, int timeout_ms);
+  void nudge_idle_fetchers();
   Status deliver(const std::vector<kafka::MessagePtr>& batch);
   Status flush_and_commit();
   void leave_group();
@@ -84,6 +85,7 @@ class SinkRunner final : public TaskHost {
   std::map<std::string, std::set<TopicPartition>> active_spans_;
   std::map<std::string, std::optional<std::string>> span_changes_;  // saved before commit
   Clock::time_point next_span_check_{};
+  Clock::time_point next_nudge_{};
   bool span_errors_unflushed_ = false;
   std::string failure_;
   bool paused_ = false;
