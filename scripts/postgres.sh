@@ -25,7 +25,9 @@ as_postgres() {
 }
 
 start() {
-  local dir=$1 port
+  # Absolute: the walk up to / below would never end on a relative path.
+  local dir port
+  dir=$(realpath -m "$1")
   [[ -x $PGBIN/initdb && -f $ODBC_DIR/psqlodbcw.so ]] && command -v psql >/dev/null ||
     "$HERE/install-deps.sh"
   stop "$dir"
