@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -329,9 +330,26 @@ void GroupCollector::restore(const std::set<int32_t>& partitions) {
   std::map<int32_t, int64_t> ends;
   kafka::PartitionListPtr list(
       rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  // A state partition whose end we cannot learn is not taken as empty: that would drop
+  // its groups. A topic created moments ago may have no leader for a few seconds.
+  auto ask_until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (int32_t p : partitions) {
     int64_t lo = 0, hi = 0;
-    rd_kafka_query_watermark_offsets(rk.get(), state_topic_.c_str(), p, &lo, &hi, 10'000);
+    rd_kafka_resp_err_t e;
+    while ((e = rd_kafka_query_watermark_offsets(rk.get(), state_topic_.c_str(), p, &lo, &hi,
+                                                 5'000)) != RD_KAFKA_RESP_ERR_NO_ERROR &&
+           std::chrono::steady_clock::now() < ask_until) {
+      log_->warn("collector: state partition {}: end offset unknown ({}), asking again", p,
+                 rd_kafka_err2str(e));
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));  // some errors are instant
+    }
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      log_->error(
+          "collector: state partition {}: end offset unknown after 60 s ({}); its "
+          "groups are not restored",
+          p, rd_kafka_err2str(e));
+      continue;
+    }
     if (hi > lo) {
       ends[p] = hi;
       rd_kafka_topic_partition_list_add(list.get(), state_topic_.c_str(), p)->offset =

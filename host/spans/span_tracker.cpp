@@ -165,9 +165,15 @@ void SpanTracker::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
       int64_t lo = 0, hi = 0;
       int32_t p = parts->elems[i].partition;
       // Until the reader has read this far, we may not know what was announced.
-      if (rd_kafka_query_watermark_offsets(reader_.get(), settings_.topic.c_str(), p, &lo, &hi,
-                                           10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        hi = INT64_MAX;  // unknown: wait for the next rebalance rather than guess
+      auto e = rd_kafka_query_watermark_offsets(reader_.get(), settings_.topic.c_str(), p, &lo, &hi,
+                                                10000);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        // Never guess: an end too low would complete spans from half a history. The run
+        // loop asks again (a topic created moments ago may not have a leader yet).
+        log_->warn("span topic partition {}: end offset unknown ({}), asking again", p,
+                   rd_kafka_err2str(e));
+        hi = kUnknownEnd;
+      }
       ends[p] = hi;
     }
     {
@@ -212,6 +218,7 @@ void SpanTracker::run() {
     kafka::MessagePtr ignored(rd_kafka_consumer_poll(owner_.get(), 0));
     auto now = std::chrono::steady_clock::now();
     if (now >= next_check) {
+      learn_unknown_ends();
       check_completion();
       next_check = now + std::chrono::milliseconds(200);
     }
@@ -290,6 +297,27 @@ void SpanTracker::apply(int32_t partition, const nlohmann::json& e) {
   } else if (type == "span.expired") {
     s.expired = true;
     s.expiring = false;
+  }
+}
+
+void SpanTracker::learn_unknown_ends() {
+  std::vector<int32_t> unknown;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [p, end] : owned_)
+      if (end == kUnknownEnd) unknown.push_back(p);
+  }
+  for (int32_t p : unknown) {
+    int64_t lo = 0, hi = 0;
+    if (rd_kafka_query_watermark_offsets(reader_.get(), settings_.topic.c_str(), p, &lo, &hi,
+                                         1000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      continue;
+    std::lock_guard lock(mu_);
+    // Still ours and still unknown: a rebalance meanwhile has set it afresh.
+    if (auto it = owned_.find(p); it != owned_.end() && it->second == kUnknownEnd) {
+      it->second = hi;
+      log_->info("span topic partition {}: end offset {}", p, hi);
+    }
   }
 }
 

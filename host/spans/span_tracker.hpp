@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -106,6 +107,7 @@ class SpanTracker {
   void check_completion();
   void collect_garbage();
   bool ready(int32_t partition) const;
+  void learn_unknown_ends();
   std::set<std::string> groups_for(const Span& s) const;
   std::map<std::pair<std::string, int32_t>, int64_t> committed(
       const std::string& group, const std::set<std::pair<std::string, int32_t>>& tps);
@@ -123,8 +125,9 @@ class SpanTracker {
   std::map<std::string, std::vector<std::string>> sink_groups_;
   // Latest "host.sinks" announcement of every instance, ours included.
   std::map<std::string, std::map<std::string, std::vector<std::string>>> host_sink_groups_;
-  std::map<int32_t, int64_t> read_upto_;  // reader: next offset per partition
-  std::map<int32_t, int64_t> owned_;      // partition -> end offset when we got it
+  std::map<int32_t, int64_t> read_upto_;             // reader: next offset per partition
+  std::map<int32_t, int64_t> owned_;                 // partition -> end offset when we got it
+  static constexpr int64_t kUnknownEnd = INT64_MAX;  // asked again until the broker answers
   std::map<std::string, runtime::Histogram> delivery_latency_, completion_latency_;
 
   std::atomic<bool> stop_{false};

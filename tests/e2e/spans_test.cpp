@@ -228,7 +228,11 @@ TEST(Spans, PerSpanFileSinkRestoresFilesByteForByte) {
                       file_sink(topic, (dir / "out/{filename}").string(), "per_span = true\n"));
   ferry.start();
   std::vector<json> events;
+  // On failure: what the tracker holds (offsets, pending groups) next to the log.
   ASSERT_TRUE(wait_for_completions(span_topic, "ferry-sink", files.size(), 120s, events))
+      << run_command(
+             {ferry_binary(), "spans", "-c", ferry.worker_file().string(), "list", "--json"})
+             .out
       << ferry.log();
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 

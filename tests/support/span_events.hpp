@@ -3,7 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <gtest/gtest.h>
+
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,15 +38,36 @@ inline size_t completions(const std::vector<json>& events, const std::string& gr
   return n;
 }
 
-// Waits until `group` completed at least `n` spans; `events` holds the last read.
-inline bool wait_for_completions(const std::string& span_topic, const std::string& group, size_t n,
-                                 std::chrono::milliseconds timeout, std::vector<json>& events) {
-  return wait_until(
-      [&] {
-        events = span_events(span_topic);
-        return completions(events, group) >= n;
-      },
-      timeout);
+// One line per span with the event types it has so far, for failure messages.
+inline std::string span_summary(const std::vector<json>& events) {
+  std::map<std::string, std::string> by_span;
+  for (const auto& e : events) {
+    std::string type = e.value("type", "");
+    if (type == "span.completed") type += "(" + e.value("group", "") + ")";
+    by_span[e.value("span", "-")] += " " + type;
+  }
+  std::string out;
+  for (const auto& [span, types] : by_span) out += span + ":" + types + "\n";
+  return out;
+}
+
+// Waits until `group` completed at least `n` spans; `events` holds the last read. On
+// failure it says which spans got which events.
+inline testing::AssertionResult wait_for_completions(const std::string& span_topic,
+                                                     const std::string& group, size_t n,
+                                                     std::chrono::milliseconds timeout,
+                                                     std::vector<json>& events) {
+  if (wait_until(
+          [&] {
+            events = span_events(span_topic);
+            return completions(events, group) >= n;
+          },
+          timeout))
+    return testing::AssertionSuccess();
+  return testing::AssertionFailure()
+         << completions(events, group) << " of " << n << " span.completed for " << group
+         << " after " << timeout.count() << " ms; events by span:\n"
+         << span_summary(events);
 }
 
 }  // namespace ferry::test
