@@ -272,11 +272,12 @@ TEST_F(OdbcSink, EachSourceTransactionIsAppliedToTheReplicaAtomically) {
     EXPECT_TRUE(done) << ferry.log();
     return seen;
   };
-  pg_.sql("INSERT INTO " + table + " SELECT g, 'v' FROM generate_series(1, 30000) g");
-  EXPECT_EQ(observe("30000/30000"), (std::set<std::string>{"0/0", "30000/30000"}));
-  pg_.sql("BEGIN; DELETE FROM " + table + " WHERE id <= 10000; UPDATE " + table +
-          " SET v = 'vv' WHERE id > 10000; COMMIT;");
-  EXPECT_EQ(observe("20000/40000"), (std::set<std::string>{"30000/30000", "20000/40000"}));
+  // 12,000 changes: more than two of the sink's 5,000-record batches per transaction.
+  pg_.sql("INSERT INTO " + table + " SELECT g, 'v' FROM generate_series(1, 12000) g");
+  EXPECT_EQ(observe("12000/12000"), (std::set<std::string>{"0/0", "12000/12000"}));
+  pg_.sql("BEGIN; DELETE FROM " + table + " WHERE id <= 4000; UPDATE " + table +
+          " SET v = 'vv' WHERE id > 4000; COMMIT;");
+  EXPECT_EQ(observe("8000/16000"), (std::set<std::string>{"12000/12000", "8000/16000"}));
   // Nothing is left waiting once the spans are applied.
   EXPECT_TRUE(wait_until([&] { return pg_.sql("SELECT count(*) FROM " + staging) == "0"; }, 60s));
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
