@@ -118,7 +118,7 @@ def latencies(ferry, bootstrap, work, files):
     for line in open(log):
         m = pat.match(line.strip())
         if m:
-            when = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp() * 1000
+            when = datetime.strptime(m.group(1).rstrip("Z"), "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp() * 1000
             offs = {}
             for item in m.group(2).split():
                 tp, nxt = item.rsplit("=", 1)
