@@ -4,7 +4,9 @@
     bench/file_throughput.py [--lines 2000000] [--runs 3] [--bootstrap HOST:PORT]
 
 Produce: file-source (batch mode) sends a file of 100-byte lines; the reference is
-`kcat -P < file` with the same acks=all and idempotence. ferry's time runs from process
+`kcat -P < file` with the same acks=all and idempotence, sending the same records:
+with file-source's default `key = "path"` every line is keyed by the file's path, so
+kcat reads "<path>\t<line>" lines and splits them with -K (`--key none`: no keys). ferry's time runs from process
 start until the file is moved to done/, i.e. every line acknowledged by Kafka and the
 offset durably committed; kcat's until it exits (it waits for every delivery report).
 
@@ -93,11 +95,13 @@ def broker(bootstrap, work):
     return open(f"{broker_dir}/bootstrap").read().strip(), broker_dir
 
 
-def write_lines(path, n):
+def write_lines(path, n, key=""):
+    """n lines of LINE_BYTES (newline included), each prefixed by `key` and a tab if set."""
     filler = "x" * (LINE_BYTES - 11)
+    prefix = f"{key}\t" if key else ""
     with open(path, "w") as f:
         for start in range(0, n, 100_000):
-            f.write("".join(f"{i:010d}{filler}\n" for i in range(start, min(n, start + 100_000))))
+            f.write("".join(f"{prefix}{i:010d}{filler}\n" for i in range(start, min(n, start + 100_000))))
 
 
 def settle():
@@ -122,11 +126,12 @@ def ferry_produce(ferry, bootstrap, data, topic, work, key):
                         done=lambda: os.path.exists(f"{d}/done/data.txt"), log=f"{d}/ferry.log")
 
 
-def kcat_produce(bootstrap, data, topic):
+def kcat_produce(bootstrap, data, topic, keyed):
     settle()
     with open(data, "rb") as stdin:
         return run_measured(["kcat", "-P", "-b", bootstrap, "-t", topic, "-X", "acks=all",
-                             "-X", "enable.idempotence=true"], stdin=stdin)
+                             "-X", "enable.idempotence=true"] + (["-K", "\t"] if keyed else []),
+                            stdin=stdin)
 
 
 def ferry_consume(ferry, bootstrap, topic, size, work, run):
@@ -161,7 +166,7 @@ def main():
     ap.add_argument("--bootstrap")
     ap.add_argument("--ferry", default=f"{ROOT}/build/release/bin/ferry")
     ap.add_argument("--key", choices=["path", "none"], default="path",
-                    help="file-source record key (kcat -P sends none; ferry's default is path)")
+                    help="file-source record key (default path, as file-source's default; kcat -P gets the same keys)")
     args = ap.parse_args()
 
     ensure_ferry(args.ferry)
@@ -172,6 +177,11 @@ def main():
         bootstrap, broker_dir = broker(args.bootstrap, work)
         data = f"{work}/lines.txt"
         write_lines(data, args.lines)
+        kcat_data = data
+        if args.key == "path":
+            # The key ferry gives each line: its path, in a directory named like ferry's.
+            kcat_data = f"{work}/keyed.txt"
+            write_lines(kcat_data, args.lines, key=f"{tempfile.mkdtemp(dir=work)}/in/data.txt")
         size = os.path.getsize(data)
         stamp = int(time.time())
         print(f"{args.lines:,} lines of {LINE_BYTES} bytes ({size / 1e6:.0f} MB), broker {bootstrap}, "
@@ -180,7 +190,7 @@ def main():
         produce, consume = {"ferry": [], "kcat": []}, {"ferry": [], "kcat": []}
         for run in range(args.runs):
             print(f"run {run + 1}/{args.runs}")
-            k = kcat_produce(bootstrap, data, f"bench.kcat.{stamp}.{run}")
+            k = kcat_produce(bootstrap, kcat_data, f"bench.kcat.{stamp}.{run}", args.key == "path")
             f = ferry_produce(args.ferry, bootstrap, data, f"bench.ferry.{stamp}.{run}", work, args.key)
             produce["kcat"].append(k)
             produce["ferry"].append(f)
