@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -50,8 +51,8 @@ class SinkRunner final : public TaskHost {
   // task keeps polling so it stays in the group.
   void apply_pause();
   void set_paused(rd_kafka_topic_partition_list_t* partitions, bool paused);
-  template <typename F>
-  Status with_retries(const char* what, F&& call);
+  // Retries `call` with backoff while it fails retriably, up to errors.retry_timeout.
+  Status with_retries(const char* what, const std::function<Status()>& call);
   void publish_metrics();
   // Runs the transform chain over views_: fills put_views_ with what is kept.
   void transform_batch();
