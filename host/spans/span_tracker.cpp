@@ -313,7 +313,7 @@ void SpanTracker::learn_unknown_ends() {
                                          1000) != RD_KAFKA_RESP_ERR_NO_ERROR)
       continue;
     std::lock_guard lock(mu_);
-    // Still ours and still unknown: a rebalance meanwhile has set it afresh.
+    // Only if still ours and still unknown: a rebalance meanwhile may have set it afresh.
     if (auto it = owned_.find(p); it != owned_.end() && it->second == kUnknownEnd) {
       it->second = hi;
       log_->info("span topic partition {}: end offset {}", p, hi);
