@@ -6,9 +6,10 @@
 Produce: file-source (batch mode) sends a file of 100-byte lines; the reference is
 `kcat -P < file` with the same acks=all and idempotence, sending the same records:
 with file-source's default `key = "path"` every line is keyed by the file's path, so
-kcat reads "<path>\t<line>" lines and splits them with -K (`--key none`: no keys). ferry's time runs from process
-start until the file is moved to done/, i.e. every line acknowledged by Kafka and the
-offset durably committed; kcat's until it exits (it waits for every delivery report).
+kcat reads "<path>\t<line>" lines and splits them with -K (`--key none`: no keys).
+ferry's time runs from process start until the file is moved to done/, i.e. every line
+acknowledged by Kafka and the offset durably committed; kcat's until it exits (it waits
+for every delivery report).
 
 Consume: file-sink writes the topic back to a file (fsync before each offset commit);
 the reference is `kcat -C -e > file`. ferry's time runs from process start until the
