@@ -201,12 +201,14 @@ Status PgLogicalSource::setup_slot(const std::optional<StreamPosition>& stored) 
   if (snapshot) {
     phase_ = Phase::kSnapshot;
     // The snapshot transaction starts after the slot exists, so every change it misses
-    // is in the slot: duplicates are possible, gaps are not.
+    // is in the slot; what both have is skipped in the stream (seen_).
     snapshot_lsn_ = confirmed_;
     emitted_upto_ = confirmed_;
   } else {
     phase_ = Phase::kStream;
     emitted_upto_ = stored ? stored->lsn : confirmed_;
+    if (stored && !stored->vis.empty())
+      seen_ = SnapshotVisibility::parse(stored->vis, stored->until);
     if (stored && stored->txn != 0) {
       resume_txn_ = stored->txn;
       resume_n_ = stored->n;
@@ -346,10 +348,23 @@ Status PgLogicalSource::snapshot_step(uint32_t max_records, uint32_t& emitted) {
     if (Status s = snapshot_->execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
         !s.ok())
       return s;
+    // The transaction's first statement fixes its snapshot; the insert position read
+    // with it is past the commit of every transaction the snapshot can see.
+    std::vector<Connection::Row> rows;
+    if (Status s = snapshot_->query_rows(
+            "SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text", rows);
+        !s.ok())
+      return s;
+    uint64_t until = 0;
+    if (rows.empty() || !pg::parse_lsn(rows[0][1].value_or(""), until) ||
+        !(seen_ = SnapshotVisibility::parse(rows[0][0].value_or(""), until)))
+      return Status::Fatal("cannot read the snapshot's visibility (pg_current_snapshot)");
     snapshot_index_ = 0;
     host_.info("snapshot of " + std::to_string(snapshot_tables_.size()) + " table(s) begins");
   }
-  StreamPosition pos{snapshot_lsn_, 0, 0, true};
+  StreamPosition pos;
+  pos.lsn = snapshot_lsn_;
+  pos.snapshot = true;
   position_text_ = format_position(pos);
   while (emitted < max_records && !stopping_) {
     if (!snapshot_table_open_) {

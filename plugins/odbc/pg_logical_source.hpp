@@ -21,6 +21,7 @@
 #include "odbc_handles.hpp"
 #include "pgoutput_decoder.hpp"
 #include "row_prefetcher.hpp"
+#include "snapshot_visibility.hpp"
 #include "stream_position.hpp"
 
 namespace ferry::odbc {
@@ -64,6 +65,7 @@ class PgLogicalSource : public SourceTask {
   Status emit_record(const std::string& topic, const std::string* key, const std::string* value,
                      bool in_span, uint32_t& emitted);
   Status emit_position(uint64_t lsn);
+  StreamPosition stream_position(uint64_t lsn, uint64_t txn, uint64_t n) const;
   Status advance_slot();
   void report_lag();
   void drop_connections();
@@ -98,6 +100,9 @@ class PgLogicalSource : public SourceTask {
   bool snapshot_table_open_ = false;
   std::string snapshot_span_;
   uint64_t snapshot_lsn_ = 0;
+  // What the last snapshot saw, until the stream has passed every transaction it could
+  // have seen: those are skipped, not emitted a second time.
+  std::optional<SnapshotVisibility> seen_;
 
   pg::Decoder decoder_;
   pg::Message msg_;

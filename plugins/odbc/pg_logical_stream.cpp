@@ -99,7 +99,7 @@ Status PgLogicalSource::handle(std::string_view data, uint32_t& emitted) {
       txn_.final_lsn = msg_.lsn;
       txn_.xid = msg_.xid;
       txn_.commit_ms = msg_.commit_us / 1000;
-      txn_.skipping = msg_.lsn < emitted_upto_;
+      txn_.skipping = msg_.lsn < emitted_upto_ || (seen_ && seen_->saw(msg_.xid, msg_.lsn));
       if (txn_.skipping) return Status::Ok();
       if (msg_.lsn == resume_txn_) txn_.skip = resume_n_;
       if (spans_) {
@@ -211,7 +211,7 @@ Status PgLogicalSource::emit_record(const std::string& topic, const std::string*
   r.timestamp_ms = txn_.commit_ms;
   r.source_partition = partition_;
   if (phase_ == Phase::kStream) {
-    format_position({emitted_upto_, txn_.final_lsn, txn_.n, false}, position_text_);
+    format_position(stream_position(emitted_upto_, txn_.final_lsn, txn_.n), position_text_);
   }
   r.source_offset = position_text_;
   if (spans_ && in_span) r.span = txn_.span;
@@ -219,9 +219,22 @@ Status PgLogicalSource::emit_record(const std::string& topic, const std::string*
   return host_.emit(r);
 }
 
+StreamPosition PgLogicalSource::stream_position(uint64_t lsn, uint64_t txn, uint64_t n) const {
+  StreamPosition p;
+  p.lsn = lsn;
+  p.txn = txn;
+  p.n = n;
+  if (seen_ && lsn < seen_->until()) {
+    p.vis = seen_->text();
+    p.until = seen_->until();
+  }
+  return p;
+}
+
 Status PgLogicalSource::emit_position(uint64_t lsn) {
   emitted_upto_ = lsn;
-  position_text_ = format_position({lsn, 0, 0, false});
+  position_text_ = format_position(stream_position(lsn, 0, 0));
+  if (seen_ && lsn >= seen_->until()) seen_.reset();  // past all the snapshot could see
   SourceRecord r;
   r.offset_only = true;
   r.source_partition = partition_;

@@ -157,5 +157,20 @@ TEST(StreamPosition, FormatsAndParsesEveryShape) {
   EXPECT_FALSE(parse_position("lsn=0/1;what=2", p));
 }
 
+TEST(StreamPosition, CarriesWhatTheSnapshotSawUntilItsEnd) {
+  StreamPosition p;
+  ASSERT_TRUE(
+      parse_position("lsn=0/16B3748;txn=0/16B9000;n=3;vis=740:745:741,743;until=0/16C0000", p));
+  EXPECT_EQ(p.vis, "740:745:741,743");
+  EXPECT_EQ(p.until, 0x16C0000u);
+  EXPECT_EQ(p.n, 3u);
+  EXPECT_EQ(format_position(p),
+            "lsn=0/16B3748;txn=0/16B9000;n=3;vis=740:745:741,743;until=0/16C0000");
+  ASSERT_TRUE(parse_position("lsn=0/1;vis=7:7:;until=0/2", p));
+  EXPECT_EQ(format_position(p), "lsn=0/1;vis=7:7:;until=0/2");
+  EXPECT_FALSE(parse_position("lsn=0/1;vis=7:7:", p)) << "a visibility without its end";
+  EXPECT_FALSE(parse_position("lsn=0/1;until=0/2", p));
+}
+
 }  // namespace
 }  // namespace ferry::odbc::pg
