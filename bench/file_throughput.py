@@ -9,7 +9,8 @@ with file-source's default `key = "path"` every line is keyed by the file's path
 kcat reads "<path>\t<line>" lines and splits them with -K (`--key none`: no keys).
 ferry's time runs from process start until the file is moved to done/, i.e. every line
 acknowledged by Kafka and the offset durably committed; kcat's until it exits (it waits
-for every delivery report).
+for every delivery report). Each produce topic is created (auto-created by a metadata
+request) before its clock starts.
 
 Consume: file-sink writes the topic back to a file (fsync before each offset commit);
 the reference is `kcat -C -e > file`. ferry's time runs from process start until the
@@ -21,6 +22,7 @@ Without --bootstrap it starts its own broker with scripts/kafka.sh.
 """
 import argparse
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -105,6 +107,20 @@ def write_lines(path, n, key=""):
             f.write("".join(f"{prefix}{i:010d}{filler}\n" for i in range(start, min(n, start + 100_000))))
 
 
+def create_topic(bootstrap, topic):
+    """Has the broker auto-create `topic` (a metadata request for it does) and waits until
+    it has partitions, so neither tool's clock includes the ~1 s a producer otherwise
+    waits for a new topic, and the topic holds only what is measured."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        out = subprocess.run(["kcat", "-L", "-b", bootstrap, "-t", topic], capture_output=True,
+                             text=True).stdout
+        if re.search(r'with [1-9]\d* partitions:', out) and "Unknown topic" not in out:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"topic {topic} was not created in 30 s")
+
+
 def settle():
     """Lets the broker and the page cache finish writing the previous run's data, so
     one tool's background I/O is not billed to the next."""
@@ -116,6 +132,7 @@ def ferry_produce(ferry, bootstrap, data, topic, work, key):
     d = tempfile.mkdtemp(dir=work)
     os.makedirs(f"{d}/in")
     os.link(data, f"{d}/in/data.txt")  # same inode; batch mode moves the link, not the data
+    create_topic(bootstrap, topic)
     settle()
     with open(f"{d}/ferry.toml", "w") as f:
         f.write(f'[host]\nstate_dir = "{d}/state"\noffset_flush_interval = "50ms"\n'
@@ -128,6 +145,7 @@ def ferry_produce(ferry, bootstrap, data, topic, work, key):
 
 
 def kcat_produce(bootstrap, data, topic, keyed):
+    create_topic(bootstrap, topic)
     settle()
     with open(data, "rb") as stdin:
         return run_measured(["kcat", "-P", "-b", bootstrap, "-t", topic, "-X", "acks=all",
