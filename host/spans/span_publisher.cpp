@@ -36,6 +36,7 @@ std::unique_ptr<SpanPublisher> SpanPublisher::create(
   if (!conf) return nullptr;
   std::unique_ptr<SpanPublisher> p(new SpanPublisher(std::move(topic), std::move(host_id)));
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &SpanPublisher::on_delivery);
+  rd_kafka_conf_set_opaque(conf.get(), p.get());
   p->producer_ = kafka::new_client(RD_KAFKA_PRODUCER, conf, error);
   if (!p->producer_) {
     error = "cannot create span event producer: " + error;
@@ -57,14 +58,23 @@ SpanPublisher::~SpanPublisher() {
   producer_.reset();
 }
 
-void SpanPublisher::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
+void SpanPublisher::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* self) {
   std::unique_ptr<AckFn> fn(static_cast<AckFn*>(msg->_private));
   bool ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
   if (!ok) {
     static auto log = logging::get("spans");
     log->warn("span event not delivered: {}", rd_kafka_err2str(msg->err));
+  } else if (auto* p = static_cast<SpanPublisher*>(self); p != nullptr && msg->payload) {
+    std::lock_guard lock(p->listener_mu_);
+    if (p->listener_)
+      p->listener_(msg->partition, {static_cast<const char*>(msg->payload), msg->len});
   }
   if (fn && *fn) (*fn)(ok, ok ? std::string() : rd_kafka_err2str(msg->err));
+}
+
+void SpanPublisher::set_listener(Listener listener) {
+  std::lock_guard lock(listener_mu_);
+  listener_ = std::move(listener);
 }
 
 void SpanPublisher::publish(const std::string& type, const std::string& span_id,

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -37,6 +38,13 @@ class SpanPublisher {
   // Waits up to `timeout_ms` for every event to be acknowledged; true when none is left.
   bool flush(int timeout_ms);
 
+  // Called with every event Kafka has acknowledged and the span-topic partition it is
+  // in, on the thread serving delivery reports: this host's tracker learns its own
+  // sources' events without waiting to read them back. Empty to stop; set_listener
+  // returns only when no call to the previous listener is running.
+  using Listener = std::function<void(int32_t partition, std::string_view value)>;
+  void set_listener(Listener listener);
+
   const std::string& topic() const { return topic_; }
   const std::string& host_id() const { return host_id_; }
 
@@ -52,6 +60,8 @@ class SpanPublisher {
   std::once_flag rkt_once_;
   std::atomic<bool> stop_{false};
   std::thread poller_;
+  std::mutex listener_mu_;
+  Listener listener_;
 };
 
 }  // namespace ferry::spans

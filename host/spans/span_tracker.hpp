@@ -102,6 +102,7 @@ class SpanTracker {
   bool connect(std::string& error);
   void run();
   void apply(int32_t partition, const nlohmann::json& event);
+  void learn(int32_t partition, std::string_view value);  // from the local publisher
   void serve_ownership();
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   void check_completion();
