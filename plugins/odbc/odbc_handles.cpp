@@ -255,6 +255,21 @@ Status Statement::execute_batch(const std::vector<std::vector<Param>>& rows) {
   if (rows.empty()) return Status::Ok();
   if (rows.size() == 1) return execute(rows[0]);
   const size_t n = rows.size(), cols = rows[0].size();
+  // A parameter array has one C and SQL type per column, taken from the column's
+  // first non-NULL value (a NULL says nothing: it is bound as text, and bytes bound
+  // as text stop at their first zero byte). Rows that disagree go one by one.
+  std::vector<const Param*> typed(cols, nullptr);
+  for (size_t c = 0; c < cols; ++c)
+    for (const auto& row : rows) {
+      if (!row[c].text) continue;
+      if (!typed[c]) {
+        typed[c] = &row[c];
+      } else if (typed[c]->binary != row[c].binary || typed[c]->sql_type != row[c].sql_type) {
+        for (const auto& each : rows)
+          if (Status s = execute(each); !s.ok()) return s;
+        return Status::Ok();
+      }
+    }
   SQLFreeStmt(stmt_, SQL_CLOSE);
   SQLFreeStmt(stmt_, SQL_RESET_PARAMS);
   column_buffers_.assign(cols, {});
@@ -275,7 +290,7 @@ Status Statement::execute_batch(const std::vector<std::vector<Param>>& rows) {
       column_indicators_[c][r] = t ? static_cast<SQLLEN>(t->size()) : SQL_NULL_DATA;
       if (t) std::memcpy(buf.data() + r * width, t->data(), t->size());
     }
-    const Param& p = rows[0][c];
+    const Param& p = typed[c] ? *typed[c] : rows[0][c];
     SQLRETURN rc =
         SQLBindParameter(stmt_, static_cast<SQLUSMALLINT>(c + 1), SQL_PARAM_INPUT,
                          p.binary ? SQL_C_BINARY : SQL_C_CHAR, p.sql_type, width, 0, buf.data(),

@@ -56,6 +56,12 @@ class OdbcSink : public PostgresTest {
     return pg_.sql("SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY " +
                    order + ")), '') FROM " + table + " t");
   }
+  // A record's value without its (long) Connect schema.
+  static std::string payload_of(const std::optional<std::string>& value) {
+    if (!value) return "(tombstone)";
+    size_t at = value->find("\"payload\":");
+    return at == std::string::npos ? value->substr(0, 600) : value->substr(at, 600);
+  }
   // Both tables' rows and what the topic holds, for a failure message.
   std::string explain(const std::string& table, const std::string& replica,
                       const std::string& topic, const std::string& order = "id") {
@@ -65,8 +71,7 @@ class OdbcSink : public PostgresTest {
     };
     std::string out = "source:  " + rows(table) + "\nreplica: " + rows(replica) + "\ntopic:\n";
     for (const auto& m : kcat_consume(topic, -1))
-      out += "  " + m.key.value_or("(null)") + " => " +
-             m.value.value_or("(tombstone)").substr(0, 600) + "\n";
+      out += "  " + m.key.value_or("(null)") + " => " + payload_of(m.value) + "\n";
     return out;
   }
   // Waits until `replica` holds exactly the rows of `table`; `want` is then the digest.
@@ -204,7 +209,10 @@ TEST_F(OdbcSink, KafkaConnectJsonFormCarriesSchemasAndReplicatesAsWell) {
 
 // Rows that exist before ferry starts come from the snapshot, which reads them with
 // SELECT instead of decoding them from the slot: in Kafka Connect's JSON form they
-// must replicate to the same values as streamed ones.
+// must replicate to the same values as streamed ones. The update moves row 1 behind
+// the all-NULL row 2, so the snapshot sends row 2 first and the sink gets both in one
+// batch: the batch once took each column's type from its first row, bound bytea as
+// text after a NULL, and stored 0x0001 as empty bytes (caught by the suite twice).
 TEST_F(OdbcSink, KafkaConnectJsonFormSnapshotRowsReplicateAsWell) {
   TempDir dir;
   std::string table = unique_sql_name("connsnap"), replica = table + "_replica";
@@ -214,8 +222,9 @@ TEST_F(OdbcSink, KafkaConnectJsonFormSnapshotRowsReplicateAsWell) {
             " (id int PRIMARY KEY, name text, doc jsonb, amount numeric(10,2), raw bytea, "
             "tags int[])");
   pg_.sql("INSERT INTO " + table +
-          " VALUES (1, 'one', '{\"a\": [1, 2]}', 12.5, '\\x0001', '{3,4}'), " +
-          "(2, NULL, NULL, NULL, NULL, NULL), (3, 'ünï', '[]', -0.5, '\\x', '{}')");
+          " VALUES (1, 'one', '{\"a\": [1, 2]}', 12.5, '\\x0001', '{3,4}'), (2, NULL, NULL, NULL, "
+          "NULL, NULL)");
+  pg_.sql("UPDATE " + table + " SET name = 'uno' WHERE id = 1");
   FerryInstance ferry(dir);
   ferry.add_connector("cdc", cdc(prefix, table) + "json_schemas = true\n");
   ferry.add_connector("sink", sink(topic, pg_.connection(), "table = \"{table}_replica\"\n"));
@@ -223,7 +232,7 @@ TEST_F(OdbcSink, KafkaConnectJsonFormSnapshotRowsReplicateAsWell) {
   std::string want;
   ASSERT_TRUE(replica_matches(table, replica, want))
       << explain(table, replica, topic) << ferry.log();
-  EXPECT_EQ(want.substr(0, want.find(':')), "3");
+  EXPECT_EQ(want.substr(0, want.find(':')), "2");
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }
 
