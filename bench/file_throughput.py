@@ -56,7 +56,7 @@ def run_measured(argv, stdin=None, stdout=None, done=None, log=None):
             if time.monotonic() > deadline:
                 proc.kill()
                 raise RuntimeError(f"{argv[0]} did not finish in 120 s; log: {log}")
-            time.sleep(0.01)
+            time.sleep(0.002)  # a coarser poll would bill ferry for up to its period
         elapsed = time.monotonic() - start
         with open(f"/proc/{proc.pid}/status") as f:
             hwm_kb = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
@@ -209,14 +209,25 @@ def main():
         produce, consume = {"ferry": [], "kcat": []}, {"ferry": [], "kcat": []}
         for run in range(args.runs):
             print(f"run {run + 1}/{args.runs}")
-            k = kcat_produce(bootstrap, kcat_data, f"bench.kcat.{stamp}.{run}", args.key == "path")
-            f = ferry_produce(args.ferry, bootstrap, data, f"bench.ferry.{stamp}.{run}", work, args.key)
+            # The tools take turns going first, so neither always meets a broker that has
+            # just been written to (its log flushes and segment work) or a colder cache.
+            kp = lambda: kcat_produce(bootstrap, kcat_data, f"bench.kcat.{stamp}.{run}", args.key == "path")
+            fp = lambda: ferry_produce(args.ferry, bootstrap, data, f"bench.ferry.{stamp}.{run}", work,
+                                       args.key)
+            if run % 2 == 0:
+                k, f = kp(), fp()
+            else:
+                f, k = fp(), kp()
             produce["kcat"].append(k)
             produce["ferry"].append(f)
             print(row("produce kcat", args.lines, *k))
             print(row("produce ferry", args.lines, *f))
-            k = kcat_consume(bootstrap, f"bench.kcat.{stamp}.{run}", work)
-            f = ferry_consume(args.ferry, bootstrap, f"bench.kcat.{stamp}.{run}", size, work, run)
+            kc = lambda: kcat_consume(bootstrap, f"bench.kcat.{stamp}.{run}", work)
+            fc = lambda: ferry_consume(args.ferry, bootstrap, f"bench.kcat.{stamp}.{run}", size, work, run)
+            if run % 2 == 0:
+                k, f = kc(), fc()
+            else:
+                f, k = fc(), kc()
             consume["kcat"].append(k)
             consume["ferry"].append(f)
             print(row("consume kcat", args.lines, *k))

@@ -35,6 +35,18 @@ std::string ensure_topic(rd_kafka_t* client, const std::string& topic, int parti
   return error;
 }
 
+int existing_partitions(rd_kafka_t* client, const std::string& topic, int timeout_ms) {
+  TopicPtr rkt(rd_kafka_topic_new(client, topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_metadata(client, 0, rkt.get(), &md, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return -1;
+  int count = 0;
+  if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    count = md->topics[0].partition_cnt;
+  rd_kafka_metadata_destroy(md);
+  return count;
+}
+
 int partition_count(rd_kafka_t* client, const std::string& topic) {
   TopicPtr rkt(rd_kafka_topic_new(client, topic.c_str(), nullptr));
   for (int attempt = 0; attempt < 50; ++attempt) {

@@ -38,6 +38,7 @@ void SourceOffsetTracker::advance(Partition& p) {
     if (p.entries.front().span != nullptr && committable_fn_ != nullptr)
       committable_fn_(committable_ctx_, p.entries.front().span, p.entries.front().seq);
     p.committable = std::move(p.entries.front().offset);
+    if (!p.dirty && !p.name.empty()) ++dirty_partitions_;
     p.dirty = true;
     p.entries.pop_front();
   }
@@ -53,6 +54,7 @@ std::map<std::string, std::string> SourceOffsetTracker::take_committable() {
       p->dirty = false;
     }
   }
+  dirty_partitions_ = 0;
   return out;
 }
 

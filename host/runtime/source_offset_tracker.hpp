@@ -44,6 +44,8 @@ class SourceOffsetTracker {
 
   // Offsets that became committable since the last call, by partition.
   std::map<std::string, std::string> take_committable();
+  // Whether take_committable() would return anything.
+  bool has_committable() const { return dirty_partitions_ > 0; }
 
   struct Partition {
     std::string name;
@@ -60,6 +62,7 @@ class SourceOffsetTracker {
   CommittableFn committable_fn_ = nullptr;
   void* committable_ctx_ = nullptr;  // consecutive records usually share a partition
   size_t in_flight_records_ = 0;
+  size_t dirty_partitions_ = 0;
   uint64_t in_flight_bytes_ = 0;
 };
 

@@ -415,7 +415,13 @@ Status SourceRunner::run(const std::atomic<bool>& stop) {
 
   const auto& c = *env_.connector;
   const auto flush_every = std::chrono::milliseconds(env_.worker->offset_flush_interval_ms);
+  // A task gone quiet with every record acknowledged saves its offsets at once (at most
+  // ten times per interval and once a second): batch-mode on_done and the CDC position
+  // the database may release follow the last delivery report, not the next interval.
+  const auto quiet_gap =
+      std::min<std::chrono::milliseconds>(flush_every / 10, std::chrono::seconds(1));
   auto next_commit = Clock::now() + flush_every;
+  auto last_commit = Clock::now();
   Clock::time_point retry_since{};
   auto backoff = std::chrono::milliseconds(100);
   int idle_ms = 1;
@@ -428,12 +434,14 @@ Status SourceRunner::run(const std::atomic<bool>& stop) {
     // Paused: deliveries and commits go on, the plugin is not asked for more.
     bool room = in_flight < static_cast<size_t>(c.max_in_flight) &&
                 tracker_.in_flight_bytes() < c.max_in_flight_bytes && !env_.is_paused();
+    bool quiet = false;
     if (room) {
       auto max = static_cast<uint32_t>(
           std::min<size_t>(kMaxRecordsPerPoll, static_cast<size_t>(c.max_in_flight) - in_flight));
       emitted_since_poll_ = 0;
       if (Status s = poll_plugin(max, retry_since, backoff); !s.ok()) return s;
-      if (emitted_since_poll_ == 0) {
+      quiet = emitted_since_poll_ == 0;
+      if (quiet) {
         // Nothing to read: wait, waking early for delivery reports.
         rd_kafka_poll(producer_.get(), idle_ms);
         idle_ms = std::min(idle_ms * 2, 50);
@@ -443,9 +451,13 @@ Status SourceRunner::run(const std::atomic<bool>& stop) {
     } else {
       rd_kafka_poll(producer_.get(), 5);
     }
-    if (Clock::now() >= next_commit) {
+    auto now = Clock::now();
+    bool settled = quiet && tracker_.in_flight_records() == 0 && tracker_.has_committable() &&
+                   now >= last_commit + quiet_gap;
+    if (now >= next_commit || settled) {
       if (Status s = commit_offsets(); !s.ok()) log_->warn("{}", s.message());
-      next_commit = Clock::now() + flush_every;
+      last_commit = Clock::now();
+      next_commit = last_commit + flush_every;
     }
   }
   if (Status s = stop_plugin(); !s.ok()) return s;

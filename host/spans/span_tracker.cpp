@@ -60,12 +60,17 @@ SpanTracker::SpanTracker(Settings settings, SpanPublisher& publisher)
 std::unique_ptr<SpanTracker> SpanTracker::start(Settings settings, SpanPublisher& publisher,
                                                 std::string& error) {
   std::unique_ptr<SpanTracker> t(new SpanTracker(std::move(settings), publisher));
-  if (!t->connect(error)) return nullptr;
+  if (!t->create_clients(error)) return nullptr;
   if (publisher.topic() == t->settings_.topic)
     publisher.set_listener([raw = t.get()](int32_t partition, std::string_view value) {
       raw->learn(partition, value);
     });
-  t->thread_ = std::thread([raw = t.get()] { raw->run(); });
+  // Reaching the span topic takes broker round trips (and, with the broker down, as
+  // long as it is down): connectors start meanwhile; spans they open reach this
+  // tracker through the listener above and, later, the reader.
+  t->thread_ = std::thread([raw = t.get()] {
+    if (raw->attach_until_stopped()) raw->run();
+  });
   return t;
 }
 
@@ -83,7 +88,7 @@ SpanTracker::~SpanTracker() {
   group_clients_.clear();
 }
 
-bool SpanTracker::connect(std::string& error) {
+bool SpanTracker::create_clients(std::string& error) {
   auto layers = [&](config::KafkaProperties base, config::KafkaProperties last) {
     std::vector<config::KafkaProperties> all{std::move(base)};
     all.insert(all.end(), settings_.kafka.begin(), settings_.kafka.end());
@@ -113,32 +118,6 @@ bool SpanTracker::connect(std::string& error) {
     return false;
   }
 
-  // Create the span topic partitioned for sharing (an existing topic is left as is).
-  std::map<std::string, std::string> topic_config;
-  if (settings_.retention_ms > 0)
-    topic_config["retention.ms"] = std::to_string(settings_.retention_ms);
-  // The broker stamps each event when it is appended: the time it became visible.
-  topic_config["message.timestamp.type"] = "LogAppendTime";
-  if (settings_.create_topic) {
-    if (auto e =
-            kafka::ensure_topic(reader_.get(), settings_.topic, settings_.partitions, topic_config);
-        !e.empty())
-      log_->warn("cannot create span topic {}: {}", settings_.topic, e);
-  }
-  int partitions = kafka::partition_count(reader_.get(), settings_.topic);
-  if (partitions == 0) {
-    error = "span tracker: span topic " + settings_.topic + " has no partitions (cannot reach it)";
-    return false;
-  }
-  kafka::PartitionListPtr all(rd_kafka_topic_partition_list_new(partitions));
-  for (int p = 0; p < partitions; ++p)
-    rd_kafka_topic_partition_list_add(all.get(), settings_.topic.c_str(), p)->offset =
-        RD_KAFKA_OFFSET_BEGINNING;
-  if (auto e = rd_kafka_assign(reader_.get(), all.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    error = std::string("span tracker: cannot read the span topic: ") + rd_kafka_err2str(e);
-    return false;
-  }
-
   // The owner: membership in the tracker group decides which partitions we act for.
   auto owner_conf =
       kafka::make_conf(layers(kafka::consumer_defaults(tracker_group(settings_.topic)),
@@ -156,6 +135,65 @@ bool SpanTracker::connect(std::string& error) {
     error = "span tracker: " + error;
     return false;
   }
+  return true;
+}
+
+bool SpanTracker::attach_until_stopped() {
+  auto backoff = std::chrono::milliseconds(500);
+  bool warned = false;
+  while (!stop_.load()) {
+    std::string error;
+    if (attach(error)) {
+      if (warned) log_->info("span tracker: the span topic is reachable again");
+      return true;
+    }
+    // Not fatal: the broker may be starting or briefly away; spans are tracked once
+    // it answers (until then GET /spans and sink span hooks see no delivered spans).
+    if (!warned) log_->error("{}; retrying", error);
+    warned = true;
+    for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stop_.load();
+         waited += std::chrono::milliseconds(50))
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
+  }
+  return false;
+}
+
+bool SpanTracker::attach(std::string& error) {
+  // Create the span topic partitioned for sharing (an existing topic is left as is).
+  std::map<std::string, std::string> topic_config;
+  if (settings_.retention_ms > 0)
+    topic_config["retention.ms"] = std::to_string(settings_.retention_ms);
+  // The broker stamps each event when it is appended: the time it became visible.
+  topic_config["message.timestamp.type"] = "LogAppendTime";
+  // One metadata round trip for the usual case, a topic that exists.
+  int partitions = kafka::existing_partitions(reader_.get(), settings_.topic, 5000);
+  if (partitions < 0) {
+    error = "span tracker: cannot reach the broker for span topic " + settings_.topic;
+    return false;
+  }
+  if (partitions == 0) {
+    if (settings_.create_topic) {
+      if (auto e = kafka::ensure_topic(reader_.get(), settings_.topic, settings_.partitions,
+                                       topic_config);
+          !e.empty())
+        log_->warn("cannot create span topic {}: {}", settings_.topic, e);
+    }
+    partitions = kafka::partition_count(reader_.get(), settings_.topic);
+  }
+  if (partitions == 0) {
+    error = "span tracker: span topic " + settings_.topic + " has no partitions (cannot reach it)";
+    return false;
+  }
+  kafka::PartitionListPtr all(rd_kafka_topic_partition_list_new(partitions));
+  for (int p = 0; p < partitions; ++p)
+    rd_kafka_topic_partition_list_add(all.get(), settings_.topic.c_str(), p)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+  if (auto e = rd_kafka_assign(reader_.get(), all.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    error = std::string("span tracker: cannot read the span topic: ") + rd_kafka_err2str(e);
+    return false;
+  }
+
   kafka::PartitionListPtr sub(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(sub.get(), settings_.topic.c_str(), RD_KAFKA_PARTITION_UA);
   if (auto e = rd_kafka_subscribe(owner_.get(), sub.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {

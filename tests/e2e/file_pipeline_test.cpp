@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 
 #include "support/ferry_instance.hpp"
@@ -202,6 +203,33 @@ TEST(FilePipeline, BatchModeDeletesOnlyAfterDelivery) {
       EXPECT_TRUE(m.headers.empty());
     }
   }
+}
+
+TEST(FilePipeline, BatchModeOnDoneFollowsTheLastDeliveryNotTheFlushInterval) {
+  TempDir dir;
+  std::string topic = unique_topic("quietcommit");
+  dir.write("in/a.log", numbered_lines(1, 1000));
+  FerryInstance ferry(dir);
+  // An interval far past the wait below: only the commit a task makes when it goes quiet
+  // with everything acknowledged can move the file in time.
+  std::ifstream in(ferry.worker_file());
+  std::string worker((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto at = worker.find("offset_flush_interval = \"100ms\"");
+  ASSERT_NE(at, std::string::npos);
+  worker.replace(at, std::string("offset_flush_interval = \"100ms\"").size(),
+                 "offset_flush_interval = \"1h\"");
+  dir.write("ferry.toml", worker);
+  ferry.add_connector(
+      "quiet",
+      source_connector(topic, (dir / "in/*.log").string(),
+                       "mode = \"batch\"\non_done = \"move:" + (dir / "done").string() + "\"\n"));
+  ferry.start();
+  ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(dir / "done/a.log"); }, 60s))
+      << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  auto counts = value_counts(kcat_consume(topic));
+  EXPECT_EQ(counts.size(), 1000u);
+  for (const auto& [v, n] : counts) ASSERT_EQ(n, 1) << v;
 }
 
 TEST(FilePipeline, SinkRotatesBySizeAndLosesNoLine) {

@@ -256,7 +256,8 @@ TEST(Spans, SourceAndSinkKilledMidSpanResumeTheSameSpan) {
   src_dir.write("in/app.log", "");
   // Tail mode: the span stays open between the kills, and closes when the file is
   // deleted at the end.
-  // A killed member blocks its group's next rebalance until its session times out.
+  // A killed member blocks its group's next rebalance until its session times out: its
+  // own connector name keeps that group (ferry-<name>) out of tests running alongside.
   // (The generated worker file ends inside its [kafka] table.)
   std::string worker = "\"session.timeout.ms\" = \"6000\"\n" + spans_section(span_topic);
   FerryInstance source(src_dir, worker);
@@ -265,7 +266,7 @@ TEST(Spans, SourceAndSinkKilledMidSpanResumeTheSameSpan) {
                                   "\"]\nscan_interval = \"100ms\"\nrotate_wait = \"300ms\"\n"
                                   "[span]\nenabled = true\nidle_close = \"10m\"\n");
   FerryInstance sink(sink_dir, worker);
-  sink.add_connector("sink",
+  sink.add_connector("crash-sink",
                      file_sink(topic, (sink_dir / "out/{filename}").string(), "per_span = true\n"));
   source.start();
   sink.start();
@@ -294,7 +295,7 @@ TEST(Spans, SourceAndSinkKilledMidSpanResumeTheSameSpan) {
   std::filesystem::remove(file);  // closes the span after rotate_wait
 
   std::vector<json> events;
-  ASSERT_TRUE(wait_for_completions(span_topic, "ferry-sink", 1, 120s, events))
+  ASSERT_TRUE(wait_for_completions(span_topic, "ferry-crash-sink", 1, 120s, events))
       << source.log() << sink.log();
   EXPECT_EQ(source.stop(), 0) << source.log();
   EXPECT_EQ(sink.stop(), 0) << sink.log();
@@ -310,7 +311,7 @@ TEST(Spans, SourceAndSinkKilledMidSpanResumeTheSameSpan) {
   auto delivered = of_type(events, "span.delivered");
   ASSERT_FALSE(delivered.empty());
   EXPECT_EQ(delivered.back()["count"], 250'000);
-  EXPECT_EQ(completions(events, "ferry-sink"), 1u);
+  EXPECT_EQ(completions(events, "ferry-crash-sink"), 1u);
   // Duplicates from the crashes are recognised by seq: the copy is exact.
   ASSERT_TRUE(std::filesystem::exists(sink_dir / "out/app.log")) << sink.log();
   EXPECT_TRUE(slurp(sink_dir / "out/app.log") == expected);
@@ -321,14 +322,15 @@ TEST(Spans, TwoSinkHostsInOneGroupOneKilledCompleteEachSpanOnce) {
   std::string topic = unique_topic("spans-group");
   std::string span_topic = unique_topic("spans-events");
   create_topic(topic, 4);
-  // Quick failure detection so the survivor takes over within the test's patience.
+  // Quick failure detection so the survivor takes over within the test's patience; the
+  // group (ferry-pair-sink) is this test's alone, so the kill holds up no other test.
   // (The generated worker file ends inside its [kafka] table.)
   std::string worker = "\"session.timeout.ms\" = \"6000\"\n" + spans_section(span_topic);
   for (int i = 1; i <= 8; ++i)
     src_dir.write("in/f" + std::to_string(i) + ".txt", lines(1, 20'000, "f" + std::to_string(i)));
   FerryInstance h1(dir1, worker), h2(dir2, worker);
-  h1.add_connector("sink", file_sink(topic, (dir1 / "out/{partition}.txt").string()));
-  h2.add_connector("sink", file_sink(topic, (dir2 / "out/{partition}.txt").string()));
+  h1.add_connector("pair-sink", file_sink(topic, (dir1 / "out/{partition}.txt").string()));
+  h2.add_connector("pair-sink", file_sink(topic, (dir2 / "out/{partition}.txt").string()));
   h1.start();
   h2.start();
   ASSERT_TRUE(wait_until([&] { return h1.log().find("assigned") != std::string::npos; }, 60s));
@@ -349,7 +351,7 @@ TEST(Spans, TwoSinkHostsInOneGroupOneKilledCompleteEachSpanOnce) {
   victim.kill9();
 
   std::vector<json> events;
-  ASSERT_TRUE(wait_for_completions(span_topic, "ferry-sink", 8, 180s, events))
+  ASSERT_TRUE(wait_for_completions(span_topic, "ferry-pair-sink", 8, 180s, events))
       << survivor.log() << source.log();
   EXPECT_EQ(source.stop(), 0) << source.log();
   EXPECT_EQ(survivor.stop(), 0) << survivor.log();

@@ -44,6 +44,23 @@ TEST(SourceOffsetTracker, OffsetOnlyMarkersWaitForEarlierRecords) {
   EXPECT_EQ(t.take_committable(), (std::map<std::string, std::string>{{"g", "0;done"}}));
 }
 
+TEST(SourceOffsetTracker, HasCommittableSaysWhetherTakeWouldReturnAnything) {
+  SourceOffsetTracker t;
+  EXPECT_FALSE(t.has_committable());
+  auto* a = t.add("f", "1", 1);
+  auto* b = t.add("g", "1", 1);
+  EXPECT_FALSE(t.has_committable());  // in flight is not committable
+  t.ack(a);
+  t.ack(b);
+  EXPECT_TRUE(t.has_committable());
+  EXPECT_EQ(t.take_committable().size(), 2u);
+  EXPECT_FALSE(t.has_committable());
+  // Records without a source position (a sensor reading) never have anything to commit.
+  t.ack(t.add("", "", 1));
+  EXPECT_FALSE(t.has_committable());
+  EXPECT_TRUE(t.take_committable().empty());
+}
+
 TEST(SourceOffsetTracker, ManyRecordsKeepPointersValid) {
   SourceOffsetTracker t;
   std::vector<SourceOffsetTracker::Entry*> entries;
