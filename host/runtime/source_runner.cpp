@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "kafka/client_config.hpp"
+#include "kafka/key_partitioner.hpp"
 #include "kafka/topic_admin.hpp"
 #include "runtime/dead_letter.hpp"
 #include "runtime/header_insertions.hpp"
@@ -98,6 +99,12 @@ Status SourceRunner::create_producer() {
                         env_.worker->kafka, env_.worker_overrides, c.kafka},
                        error);
   if (!conf) return Status::Config(error);
+  bool partitioner_chosen = false;
+  for (const config::KafkaProperties* layer :
+       {&env_.worker->kafka, static_cast<const config::KafkaProperties*>(&env_.worker_overrides),
+        &c.kafka})
+    partitioner_chosen = partitioner_chosen || layer->contains("partitioner");
+  if (!partitioner_chosen) kafka::use_remembering_partitioner(conf.get());
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &delivery_report);
   rd_kafka_conf_set_stats_cb(conf.get(), &kafka_stats);
