@@ -65,11 +65,16 @@ std::unique_ptr<SpanTracker> SpanTracker::start(Settings settings, SpanPublisher
     publisher.set_listener([raw = t.get()](int32_t partition, std::string_view value) {
       raw->learn(partition, value);
     });
-  // Reaching the span topic takes broker round trips (and, with the broker down, as
-  // long as it is down): connectors start meanwhile; spans they open reach this
-  // tracker through the listener above and, later, the reader.
-  t->thread_ = std::thread([raw = t.get()] {
-    if (raw->attach_until_stopped()) raw->run();
+  // The span topic must exist with its partitions and LogAppendTime before sources
+  // publish span events, or the broker auto-creates it with its own defaults: the
+  // usual case (broker up) settles it here, in one metadata round trip when the topic
+  // exists. With the broker unreachable ferry starts anyway and the tracker keeps
+  // trying in the background (before, it gave up after ~10 s and tracked nothing).
+  std::string first_error;
+  bool attached = t->attach(first_error, 2000);
+  if (!attached) t->log_->error("{}; retrying in the background", first_error);
+  t->thread_ = std::thread([raw = t.get(), attached] {
+    if (attached || raw->attach_until_stopped()) raw->run();
   });
   return t;
 }
@@ -140,26 +145,24 @@ bool SpanTracker::create_clients(std::string& error) {
 
 bool SpanTracker::attach_until_stopped() {
   auto backoff = std::chrono::milliseconds(500);
-  bool warned = false;
   while (!stop_.load()) {
-    std::string error;
-    if (attach(error)) {
-      if (warned) log_->info("span tracker: the span topic is reachable again");
-      return true;
-    }
     // Not fatal: the broker may be starting or briefly away; spans are tracked once
     // it answers (until then GET /spans and sink span hooks see no delivered spans).
-    if (!warned) log_->error("{}; retrying", error);
-    warned = true;
     for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stop_.load();
          waited += std::chrono::milliseconds(50))
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
+    std::string error;
+    if (attach(error, 5000)) {
+      log_->info("span tracker: the span topic is reachable again");
+      return true;
+    }
+    log_->debug("{}", error);
   }
   return false;
 }
 
-bool SpanTracker::attach(std::string& error) {
+bool SpanTracker::attach(std::string& error, int timeout_ms) {
   // Create the span topic partitioned for sharing (an existing topic is left as is).
   std::map<std::string, std::string> topic_config;
   if (settings_.retention_ms > 0)
@@ -167,7 +170,7 @@ bool SpanTracker::attach(std::string& error) {
   // The broker stamps each event when it is appended: the time it became visible.
   topic_config["message.timestamp.type"] = "LogAppendTime";
   // One metadata round trip for the usual case, a topic that exists.
-  int partitions = kafka::existing_partitions(reader_.get(), settings_.topic, 5000);
+  int partitions = kafka::existing_partitions(reader_.get(), settings_.topic, timeout_ms);
   if (partitions < 0) {
     error = "span tracker: cannot reach the broker for span topic " + settings_.topic;
     return false;

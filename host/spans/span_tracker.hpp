@@ -99,9 +99,9 @@ class SpanTracker {
   };
 
   SpanTracker(Settings settings, SpanPublisher& publisher);
-  bool create_clients(std::string& error);  // no network: config errors only
-  bool attach_until_stopped();              // retries attach() with backoff
-  bool attach(std::string& error);          // the span topic: create, read, join
+  bool create_clients(std::string& error);          // no network: config errors only
+  bool attach_until_stopped();                      // retries attach() with backoff
+  bool attach(std::string& error, int timeout_ms);  // the span topic: create, read, join
   void run();
   void apply(int32_t partition, const nlohmann::json& event);
   void learn(int32_t partition, std::string_view value);  // from the local publisher

@@ -375,6 +375,25 @@ TEST(Spans, TwoSinkHostsInOneGroupOneKilledCompleteEachSpanOnce) {
   EXPECT_EQ(seen.size(), 160'000u);
 }
 
+TEST(Spans, TheSpanTopicIsCreatedWithItsPartitionsAndAppendTimeBeforeTheFirstEvent) {
+  TempDir dir;
+  std::string topic = unique_topic("spans-topic");
+  std::string span_topic = unique_topic("spans-events");
+  // A file waiting at start: its span.opened is published within milliseconds, so a
+  // span topic not created before the sources start is auto-created by the broker
+  // with its own defaults (here 1 partition, CreateTime).
+  dir.write("in/a.txt", lines(1, 10, "a"));
+  FerryInstance ferry(dir, spans_section(span_topic, "partitions = 3\n"));
+  ferry.add_connector("src", batch_source(topic, dir / "in/*.txt"));
+  ferry.start();
+  std::vector<json> events;
+  ASSERT_TRUE(wait_for_event(span_topic, "span.delivered", 60s, events)) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  auto described = run_command({"kcat", "-L", "-b", test_bootstrap(), "-t", span_topic});
+  EXPECT_NE(described.out.find("with 3 partitions"), std::string::npos) << described.out;
+  EXPECT_EQ(topic_config(span_topic, "message.timestamp.type"), "LogAppendTime");
+}
+
 TEST(Spans, ExpiredAndFailedSpansAreReported) {
   TempDir dir;
   std::string topic = unique_topic("spans-bad");
