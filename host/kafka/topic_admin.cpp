@@ -48,16 +48,8 @@ int existing_partitions(rd_kafka_t* client, const std::string& topic, int timeou
 }
 
 int partition_count(rd_kafka_t* client, const std::string& topic) {
-  TopicPtr rkt(rd_kafka_topic_new(client, topic.c_str(), nullptr));
   for (int attempt = 0; attempt < 50; ++attempt) {
-    const rd_kafka_metadata_t* md = nullptr;
-    int count = 0;
-    if (rd_kafka_metadata(client, 0, rkt.get(), &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
-        count = md->topics[0].partition_cnt;
-      rd_kafka_metadata_destroy(md);
-    }
-    if (count > 0) return count;
+    if (int count = existing_partitions(client, topic, 5000); count > 0) return count;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return 0;
