@@ -10,6 +10,7 @@
 #include "common/logging.hpp"
 #include "kafka/client_config.hpp"
 #include "kafka/topic_admin.hpp"
+#include "kafka/watermarks.hpp"
 #include "spans/span_publisher.hpp"
 
 namespace ferry::spans {
@@ -336,8 +337,8 @@ void GroupCollector::restore(const std::set<int32_t>& partitions) {
   for (int32_t p : partitions) {
     int64_t lo = 0, hi = 0;
     rd_kafka_resp_err_t e;
-    while ((e = rd_kafka_query_watermark_offsets(rk.get(), state_topic_.c_str(), p, &lo, &hi,
-                                                 5'000)) != RD_KAFKA_RESP_ERR_NO_ERROR &&
+    while ((e = kafka::query_watermarks(rk.get(), state_topic_, p, lo, hi, 5'000)) !=
+               RD_KAFKA_RESP_ERR_NO_ERROR &&
            std::chrono::steady_clock::now() < ask_until) {
       log_->warn("collector: state partition {}: end offset unknown ({}), asking again", p,
                  rd_kafka_err2str(e));

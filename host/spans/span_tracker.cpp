@@ -11,6 +11,7 @@
 #include "common/logging.hpp"
 #include "kafka/client_config.hpp"
 #include "kafka/topic_admin.hpp"
+#include "kafka/watermarks.hpp"
 
 namespace ferry::spans {
 namespace {
@@ -215,8 +216,8 @@ void SpanTracker::learn_unknown_ends() {
   }
   for (int32_t p : unknown) {
     int64_t lo = 0, hi = 0;
-    if (rd_kafka_query_watermark_offsets(reader_.get(), settings_.topic.c_str(), p, &lo, &hi,
-                                         1000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (kafka::query_watermarks(reader_.get(), settings_.topic, p, lo, hi, 1000) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
       continue;
     std::lock_guard lock(mu_);
     // Only if still ours and still unknown: a rebalance meanwhile may have set it afresh.

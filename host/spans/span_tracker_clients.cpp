@@ -7,6 +7,7 @@
 #include "common/logging.hpp"
 #include "kafka/client_config.hpp"
 #include "kafka/topic_admin.hpp"
+#include "kafka/watermarks.hpp"
 #include "spans/span_tracker.hpp"
 
 namespace ferry::spans {
@@ -142,8 +143,7 @@ void SpanTracker::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
       int64_t lo = 0, hi = 0;
       int32_t p = parts->elems[i].partition;
       // Until the reader has read this far, we may not know what was announced.
-      auto e = rd_kafka_query_watermark_offsets(reader_.get(), settings_.topic.c_str(), p, &lo, &hi,
-                                                10000);
+      auto e = kafka::query_watermarks(reader_.get(), settings_.topic, p, lo, hi, 10000);
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         // Never guess: an end too low would complete spans from half a history. The run
         // loop asks again (a topic created moments ago may not have a leader yet).

@@ -1,0 +1,23 @@
+#include "kafka/watermarks.hpp"
+
+#include "kafka/topic_admin.hpp"
+
+namespace ferry::kafka {
+
+rd_kafka_resp_err_t query_watermarks(rd_kafka_t* client, const std::string& topic,
+                                     int32_t partition, int64_t& low, int64_t& high,
+                                     int timeout_ms) {
+  rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(client, topic.c_str(), partition,
+                                                           &low, &high, timeout_ms);
+  // librdkafka 2.0 takes a cached partition without a leader (as a broker briefly
+  // reports it when it comes back from a stall) as permanent: it answers
+  // _UNKNOWN_PARTITION from the cache without asking again until metadata.max.age.ms,
+  // 15 minutes. A client that only queries watermarks never refreshes that cache by
+  // itself, so ask the broker for the topic's metadata and then once more.
+  if (e == RD_KAFKA_RESP_ERR_NO_ERROR || existing_partitions(client, topic, timeout_ms) <= 0)
+    return e;
+  return rd_kafka_query_watermark_offsets(client, topic.c_str(), partition, &low, &high,
+                                          timeout_ms);
+}
+
+}  // namespace ferry::kafka
