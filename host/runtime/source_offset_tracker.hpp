@@ -26,6 +26,7 @@ class SourceOffsetTracker {
     void* span = nullptr;  // SpanLedger::Span of a span-tagged record
     uint64_t seq = 0;
     bool dead_lettered = false;
+    int64_t produced_us = 0;  // steady clock, for the produce latency histogram
   };
   // Called for each span-tagged entry whose offset becomes committable.
   using CommittableFn = void (*)(void* ctx, void* span, uint64_t seq);

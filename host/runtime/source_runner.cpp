@@ -19,6 +19,12 @@ namespace {
 
 constexpr uint32_t kMaxRecordsPerPoll = 10'000;
 
+int64_t steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 void delivery_report(rd_kafka_t*, const rd_kafka_message_t* msg, void* runner) {
   // Called from rd_kafka_poll/flush on the task's own thread.
   static_cast<SourceRunner*>(runner)->on_delivery(*msg);
@@ -175,7 +181,8 @@ ferry_status SourceRunner::emit_view(const ferry_record_view& r, ferry_error* er
   size_t bytes = r.key.len + r.value.len;
   SourceOffsetTracker::Entry* entry = tracker_.add(partition, offset, bytes);
   ++records_in_;
-  ++emitted_since_poll_;
+  if (emitted_since_poll_++ % 256 == 0) produce_clock_us_ = steady_us();
+  entry->produced_us = produce_clock_us_;
 
   spans::SpanLedger::Span* span = nullptr;
   if (spans_ && r.struct_size >= sizeof(ferry_record_view) && r.span.len > 0) {
@@ -253,6 +260,7 @@ bool SourceRunner::produce_to_dead_letter(const ferry_record_view& r, std::strin
   if (c.errors.boolean("log"))
     log_->warn("record sent to dead letter topic {}: {}", c.dead_letter_topic(), reason);
   DeadLetterContext ctx{reason, stage, c.name, env_.task_id, c.topic, -1, -1};
+  if (entry != nullptr) entry->produced_us = steady_us();
   rd_kafka_resp_err_t e =
       produce_dead_letter(producer_.get(), c.dead_letter_topic(), r, ctx, entry);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -270,8 +278,12 @@ void SourceRunner::on_delivery(const rd_kafka_message_t& msg) {
   if (msg.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     ++records_out_;
     bytes_out_ += msg.len + msg.key_len;
-    if (int64_t us = rd_kafka_message_latency(&msg); us >= 0)
-      produce_latency_.observe(static_cast<double>(us) / 1e6);
+    if (entry != nullptr) {
+      if (delivery_clock_us_ < 0 || ++deliveries_since_clock_ % 256 == 0)
+        delivery_clock_us_ = steady_us();
+      produce_latency_.observe(
+          static_cast<double>(std::max<int64_t>(delivery_clock_us_ - entry->produced_us, 0)) / 1e6);
+    }
     if (entry != nullptr && entry->span != nullptr && !entry->dead_lettered)
       spans_->acked(static_cast<spans::SpanLedger::Span*>(entry->span),
                     rd_kafka_topic_name(msg.rkt), msg.partition, msg.offset);
@@ -302,6 +314,11 @@ void SourceRunner::on_delivery(const rd_kafka_message_t& msg) {
     }
   }
   if (failure_.empty()) failure_ = reason;
+}
+
+void SourceRunner::poll_producer(int timeout_ms) {
+  rd_kafka_poll(producer_.get(), timeout_ms);
+  delivery_clock_us_ = -1;
 }
 
 Status SourceRunner::commit_offsets() {
@@ -361,7 +378,7 @@ Status SourceRunner::poll_plugin(uint32_t max_records, Clock::time_point& retry_
   if (now - retry_since > std::chrono::milliseconds(env_.connector->retry_timeout_ms()))
     return Status::Fatal("gave up after errors.retry_timeout: " + st.message());
   log_->warn("retriable error, retrying in {} ms: {}", backoff.count(), st.message());
-  rd_kafka_poll(producer_.get(), static_cast<int>(backoff.count()));
+  poll_producer(static_cast<int>(backoff.count()));
   backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
   return Status::Ok();
 }
@@ -375,12 +392,12 @@ Status SourceRunner::stop_plugin() {
   auto deadline = Clock::now() + std::chrono::milliseconds(env_.worker->shutdown_timeout_ms);
   const auto& c = *env_.connector;
   while (Clock::now() < deadline) {
-    rd_kafka_poll(producer_.get(), 0);
+    poll_producer(0);
     if (!failure_.empty()) return Status::Fatal(failure_);
     size_t in_flight = tracker_.in_flight_records();
     if (in_flight >= static_cast<size_t>(c.max_in_flight) ||
         tracker_.in_flight_bytes() >= c.max_in_flight_bytes) {
-      rd_kafka_poll(producer_.get(), 5);
+      poll_producer(5);
       continue;
     }
     emitted_since_poll_ = 0;
@@ -398,7 +415,7 @@ Status SourceRunner::stop_plugin() {
 void SourceRunner::drain() {
   auto deadline = Clock::now() + std::chrono::milliseconds(env_.worker->shutdown_timeout_ms);
   while (tracker_.in_flight_records() > 0 && Clock::now() < deadline && failure_.empty())
-    rd_kafka_poll(producer_.get(), 100);
+    poll_producer(100);
   if (spans_) {
     // Let span.delivered of spans that just finished reach Kafka, so the state saved
     // below need not announce them again on the next start.
@@ -434,7 +451,7 @@ Status SourceRunner::run(const std::atomic<bool>& stop) {
   int idle_ms = 1;
 
   while (!stop.load(std::memory_order_relaxed)) {
-    rd_kafka_poll(producer_.get(), 0);
+    poll_producer(0);
     if (!failure_.empty()) return Status::Fatal(failure_);
     if (spans_) spans_->tick();
     size_t in_flight = tracker_.in_flight_records();
@@ -450,13 +467,13 @@ Status SourceRunner::run(const std::atomic<bool>& stop) {
       quiet = emitted_since_poll_ == 0;
       if (quiet) {
         // Nothing to read: wait, waking early for delivery reports.
-        rd_kafka_poll(producer_.get(), idle_ms);
+        poll_producer(idle_ms);
         idle_ms = std::min(idle_ms * 2, 50);
       } else {
         idle_ms = 1;
       }
     } else {
-      rd_kafka_poll(producer_.get(), 5);
+      poll_producer(5);
     }
     auto now = Clock::now();
     bool settled = quiet && tracker_.in_flight_records() == 0 && tracker_.has_committable() &&

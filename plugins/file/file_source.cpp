@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -280,10 +281,12 @@ class FileSource final : public SourceTask {
   }
 
   Status emit_line(Tracked& f, const Line& line) {
-    std::string offset = format_offset(line.end_offset, false);
+    // The same text as format_offset(pos, false), without a string per line.
+    std::array<char, 24> offset{};
+    auto [end, ec] = std::to_chars(offset.data(), offset.data() + offset.size(), line.end_offset);
     SourceRecord r;
     r.source_partition = f.partition;
-    r.source_offset = offset;
+    r.source_offset = std::string_view(offset.data(), static_cast<size_t>(end - offset.data()));
     if (line.offset_only) {
       r.offset_only = true;
       return host_.emit(r);
