@@ -7,8 +7,8 @@ namespace ferry::kafka {
 rd_kafka_resp_err_t query_watermarks(rd_kafka_t* client, const std::string& topic,
                                      int32_t partition, int64_t& low, int64_t& high,
                                      int timeout_ms) {
-  rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(client, topic.c_str(), partition,
-                                                           &low, &high, timeout_ms);
+  rd_kafka_resp_err_t e =
+      rd_kafka_query_watermark_offsets(client, topic.c_str(), partition, &low, &high, timeout_ms);
   // librdkafka 2.0 takes a cached partition without a leader (as a broker briefly
   // reports it when it comes back from a stall) as permanent: it answers
   // _UNKNOWN_PARTITION from the cache without asking again until metadata.max.age.ms,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <iterator>
 #include <thread>
 
 #include <fmt/format.h>
@@ -318,7 +319,9 @@ GroupCollector::Group GroupCollector::group_from(const nlohmann::json& j) {
 
 // The state topic is partitioned like the work topic and written to the same partition
 // number, so a work partition's groups are exactly that state partition's keys.
-void GroupCollector::restore(const std::set<int32_t>& partitions) {
+std::set<int32_t> GroupCollector::restore(const std::set<int32_t>& partitions,
+                                          std::chrono::milliseconds wait) {
+  std::set<int32_t> restored;
   std::string error;
   std::vector<config::KafkaProperties> layers{kafka::consumer_defaults("ferry-collector-restore")};
   layers.insert(layers.end(), settings_.kafka.begin(), settings_.kafka.end());
@@ -326,41 +329,43 @@ void GroupCollector::restore(const std::set<int32_t>& partitions) {
   kafka::KafkaPtr rk = conf ? kafka::new_client(RD_KAFKA_CONSUMER, conf, error) : nullptr;
   if (!rk) {
     log_->error("collector: cannot read state: {}", error);
-    return;
+    return restored;
   }
   std::map<int32_t, int64_t> ends;
   kafka::PartitionListPtr list(
       rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
   // A state partition whose end we cannot learn is not taken as empty: that would drop
   // its groups. A topic created moments ago may have no leader for a few seconds.
-  auto ask_until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  int ask_ms = static_cast<int>(std::clamp<int64_t>(wait.count(), 1'000, 5'000));
   for (int32_t p : partitions) {
     int64_t lo = 0, hi = 0;
     rd_kafka_resp_err_t e;
-    while ((e = kafka::query_watermarks(rk.get(), state_topic_, p, lo, hi, 5'000)) !=
+    while ((e = kafka::query_watermarks(rk.get(), state_topic_, p, lo, hi, ask_ms)) !=
                RD_KAFKA_RESP_ERR_NO_ERROR &&
-           std::chrono::steady_clock::now() < ask_until) {
+           std::chrono::steady_clock::now() < deadline) {
       log_->warn("collector: state partition {}: end offset unknown ({}), asking again", p,
                  rd_kafka_err2str(e));
       std::this_thread::sleep_for(std::chrono::milliseconds(500));  // some errors are instant
     }
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      log_->error(
-          "collector: state partition {}: end offset unknown after 60 s ({}); its "
-          "groups are not restored",
-          p, rd_kafka_err2str(e));
+      log_->error("collector: state partition {}: end offset unknown ({}); its work waits", p,
+                  rd_kafka_err2str(e));
       continue;
     }
     if (hi > lo) {
       ends[p] = hi;
       rd_kafka_topic_partition_list_add(list.get(), state_topic_.c_str(), p)->offset =
           RD_KAFKA_OFFSET_BEGINNING;
+    } else {
+      restored.insert(p);
     }
   }
-  size_t restored = 0;
+  size_t records = 0;
   if (list->cnt > 0) {
     rd_kafka_assign(rk.get(), list.get());
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    // Reading a partition to its end may take longer than learning where the end is.
+    deadline = std::max(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(10));
     while (!ends.empty() && std::chrono::steady_clock::now() < deadline) {
       kafka::MessagePtr m(rd_kafka_consumer_poll(rk.get(), 100));
       if (!m || m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
@@ -375,35 +380,97 @@ void GroupCollector::restore(const std::set<int32_t>& partitions) {
           Group g = group_from(j);
           g.partition = m->partition;
           groups_[key] = std::move(g);
-          ++restored;
+          ++records;
         }
       }
-      if (m->offset + 1 >= ends[m->partition]) ends.erase(m->partition);
+      if (m->offset + 1 >= ends[m->partition]) {
+        ends.erase(m->partition);
+        restored.insert(m->partition);
+      }
     }
-    if (!ends.empty()) log_->error("collector: state restore incomplete after 60 s");
+    // A partly read partition may hold an old version of a group (the log is compacted
+    // only eventually): acting on it could emit a group twice. Forget it until read whole.
+    for (const auto& [p, end] : ends) {
+      log_->error("collector: state partition {} not read to its end ({}); its work waits", p, end);
+      std::erase_if(groups_, [p = p](const auto& kv) { return kv.second.partition == p; });
+    }
   }
   rd_kafka_consumer_close(rk.get());
-  log_->info("took over {} work partition(s), {} group state record(s)", partitions.size(),
-             restored);
+  log_->info("took over {} work partition(s), {} group state record(s)", restored.size(), records);
+  return restored;
 }
 
+// Work partitions whose state could not be read are assigned paused, so the group does
+// not hand them to anyone else, and retried from the run loop; they resume from the
+// last commit once their state is in.
 void GroupCollector::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
   std::set<int32_t> ps;
   for (int i = 0; i < parts->cnt; ++i) ps.insert(parts->elems[i].partition);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    restore(ps);
-    owned_.insert(ps.begin(), ps.end());
+    std::set<int32_t> restored = restore(ps, std::chrono::milliseconds(settings_.restore_wait_ms));
+    owned_.insert(restored.begin(), restored.end());
     rd_kafka_assign(worker_.get(), parts);
+    std::set<int32_t> waiting;
+    std::ranges::set_difference(ps, restored, std::inserter(waiting, waiting.end()));
+    if (!waiting.empty()) {
+      rd_kafka_pause_partitions(worker_.get(), work_list(waiting).get());
+      unrestored_.insert(waiting.begin(), waiting.end());
+    }
     return;
   }
   flush_all();
-  for (int32_t p : ps) owned_.erase(p);
+  for (int32_t p : ps) {
+    owned_.erase(p);
+    unrestored_.erase(p);
+  }
   std::erase_if(groups_, [&](const auto& kv) { return ps.contains(kv.second.partition); });
   rd_kafka_assign(worker_.get(), nullptr);
 }
 
+kafka::PartitionListPtr GroupCollector::work_list(const std::set<int32_t>& partitions) const {
+  kafka::PartitionListPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (int32_t p : partitions)
+    rd_kafka_topic_partition_list_add(list.get(), work_topic_.c_str(), p);
+  return list;
+}
+
+void GroupCollector::retry_restore() {
+  std::set<int32_t> restored = restore(unrestored_, std::chrono::milliseconds(1000));
+  if (restored.empty()) return;
+  // Back to the last commit: anything fetched before the pause took hold was skipped.
+  kafka::PartitionListPtr list = work_list(restored);
+  if (auto e = rd_kafka_committed(worker_.get(), list.get(), 10'000);
+      e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    log_->warn("collector: committed offsets unknown ({}), restoring again later",
+               rd_kafka_err2str(e));
+    std::erase_if(groups_, [&](const auto& kv) { return restored.contains(kv.second.partition); });
+    return;
+  }
+  for (int i = 0; i < list->cnt; ++i)
+    if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+  kafka::ErrorPtr error(rd_kafka_seek_partitions(worker_.get(), list.get(), 10'000));
+  if (error) {
+    log_->warn("collector: cannot rewind work partitions ({}), restoring again later",
+               rd_kafka_error_string(error.get()));
+    std::erase_if(groups_, [&](const auto& kv) { return restored.contains(kv.second.partition); });
+    return;
+  }
+  rd_kafka_resume_partitions(worker_.get(), list.get());
+  for (int32_t p : restored) {
+    unrestored_.erase(p);
+    owned_.insert(p);
+  }
+}
+
 bool GroupCollector::collect() {
+  if (!unrestored_.empty() && std::chrono::steady_clock::now() >= next_restore_) {
+    retry_restore();
+    next_restore_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  }
   std::vector<kafka::MessagePtr> batch = poll_batch(worker_.get());
+  // Fetched before its pause took hold: read again from the last commit once restored.
+  std::erase_if(batch, [&](const auto& m) { return unrestored_.contains(m->partition); });
   for (const auto& m : batch) {
     auto j = nlohmann::json::parse(static_cast<const char*>(m->payload),
                                    static_cast<const char*>(m->payload) + m->len, nullptr, false);
@@ -464,6 +531,7 @@ void GroupCollector::disconnect() {
   producer_.reset();
   groups_.clear();
   owned_.clear();
+  unrestored_.clear();
   delivery_failed_ = false;
 }
 

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
@@ -40,7 +41,8 @@ class GroupCollector {
     int64_t default_ttl_ms = 30'000;
     int64_t retention_ms = 7LL * 24 * 3600 * 1000;
     std::vector<config::KafkaProperties> kafka;
-    bool create_topics = true;  // false on the embedded broker, which cannot create topics
+    bool create_topics = true;         // false on the embedded broker, which cannot create topics
+    int64_t restore_wait_ms = 15'000;  // per rebalance, before a partition waits paused
   };
 
   static std::unique_ptr<GroupCollector> start(Settings settings, std::string& error);
@@ -76,7 +78,10 @@ class GroupCollector {
   void check_timeouts();
   void collect_garbage();
   void save(const Group& g);
-  void restore(const std::set<int32_t>& partitions);
+  // Reads the groups of `partitions` from the state topic; returns those read whole.
+  std::set<int32_t> restore(const std::set<int32_t>& partitions, std::chrono::milliseconds wait);
+  void retry_restore();
+  kafka::PartitionListPtr work_list(const std::set<int32_t>& partitions) const;
   bool flush_all();
   nlohmann::json state_json(const Group& g) const;
   static Group group_from(const nlohmann::json& j);
@@ -87,6 +92,8 @@ class GroupCollector {
   kafka::KafkaPtr producer_, router_, worker_;
   std::map<std::string, Group> groups_;
   std::set<int32_t> owned_;
+  std::set<int32_t> unrestored_;  // assigned, paused until their state is read
+  std::chrono::steady_clock::time_point next_restore_{};
   std::atomic<bool> stop_{false}, delivery_failed_{false};
   std::thread thread_;
 };
