@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka_mock.h>
-#include <spdlog/sinks/ringbuffer_sink.h>
 
 #include <array>
 #include <chrono>
@@ -11,9 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/logging.hpp"
 #include "kafka/embedded_broker.hpp"
 #include "kafka/kafka_handles.hpp"
+#include "support/log_capture.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait_for.hpp"
 
@@ -96,13 +95,7 @@ TEST(GroupCollectorRestore, AWorkPartitionWaitsUntilItsStateCanBeRead) {
            {"touched_ms", now_ms}});
   rd_kafka_mock_partition_set_leader(broker->cluster(), "in.ferry-state", 0, -1);
 
-  auto lines = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000);
-  logging::get("collector")->sinks().push_back(lines);
-  auto logged = [&](const std::string& text) {
-    for (const auto& l : lines->last_formatted())
-      if (l.find(text) != std::string::npos) return true;
-    return false;
-  };
+  test::LogCapture logs("collector");
 
   GroupCollector::Settings s;
   s.input = "in";
@@ -112,7 +105,7 @@ TEST(GroupCollectorRestore, AWorkPartitionWaitsUntilItsStateCanBeRead) {
   s.kafka = {config::KafkaProperties{{"bootstrap.servers", bootstrap}}};
   auto collector = GroupCollector::start(s, error);
   ASSERT_TRUE(collector) << error;
-  ASSERT_TRUE(test::wait_until([&] { return logged("its work waits"); }, 30s));
+  ASSERT_TRUE(test::wait_until([&] { return logs.contains("its work waits"); }, 30s));
   produce(
       bootstrap, "in", group,
       {{"type", "EventGroupCollectorEntityDone"}, {"group", group}, {"id", "B"}, {"result", 2}});
@@ -130,8 +123,6 @@ TEST(GroupCollectorRestore, AWorkPartitionWaitsUntilItsStateCanBeRead) {
   EXPECT_EQ(output["id"], group);
   EXPECT_EQ(output["results"], json({{"A", 1}, {"B", 2}}));
   EXPECT_EQ(output["payload"], json({{"p", 1}}));
-  collector.reset();
-  std::erase(logging::get("collector")->sinks(), lines);
 }
 
 }  // namespace
