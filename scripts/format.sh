@@ -4,7 +4,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-mapfile -t files < <(git ls-files '*.cpp' '*.hpp' '*.h' '*.c')
+# Tracked files and new ones not yet added (but not what .gitignore excludes).
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' '*.h' '*.c')
 if [[ "${1:-}" == "--check" ]]; then
   clang-format --dry-run -Werror "${files[@]}"
 else
