@@ -408,7 +408,6 @@ void GroupCollector::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partit
   for (int i = 0; i < parts->cnt; ++i) ps.insert(parts->elems[i].partition);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     std::set<int32_t> restored = restore(ps, std::chrono::milliseconds(settings_.restore_wait_ms));
-    owned_.insert(restored.begin(), restored.end());
     rd_kafka_assign(worker_.get(), parts);
     std::set<int32_t> waiting;
     std::ranges::set_difference(ps, restored, std::inserter(waiting, waiting.end()));
@@ -419,10 +418,7 @@ void GroupCollector::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partit
     return;
   }
   flush_all();
-  for (int32_t p : ps) {
-    owned_.erase(p);
-    unrestored_.erase(p);
-  }
+  for (int32_t p : ps) unrestored_.erase(p);
   std::erase_if(groups_, [&](const auto& kv) { return ps.contains(kv.second.partition); });
   rd_kafka_assign(worker_.get(), nullptr);
 }
@@ -440,27 +436,23 @@ void GroupCollector::retry_restore() {
   if (restored.empty()) return;
   // Back to the last commit: anything fetched before the pause took hold was skipped.
   kafka::PartitionListPtr list = work_list(restored);
+  std::string problem;
   if (auto e = rd_kafka_committed(worker_.get(), list.get(), 10'000);
       e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    log_->warn("collector: committed offsets unknown ({}), restoring again later",
-               rd_kafka_err2str(e));
-    std::erase_if(groups_, [&](const auto& kv) { return restored.contains(kv.second.partition); });
-    return;
+    problem = std::string("committed offsets unknown: ") + rd_kafka_err2str(e);
+  } else {
+    for (int i = 0; i < list->cnt; ++i)
+      if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+    kafka::ErrorPtr error(rd_kafka_seek_partitions(worker_.get(), list.get(), 10'000));
+    if (error) problem = std::string("cannot rewind: ") + rd_kafka_error_string(error.get());
   }
-  for (int i = 0; i < list->cnt; ++i)
-    if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-  kafka::ErrorPtr error(rd_kafka_seek_partitions(worker_.get(), list.get(), 10'000));
-  if (error) {
-    log_->warn("collector: cannot rewind work partitions ({}), restoring again later",
-               rd_kafka_error_string(error.get()));
+  if (!problem.empty()) {
+    log_->warn("collector: work partitions stay paused ({}); restoring again later", problem);
     std::erase_if(groups_, [&](const auto& kv) { return restored.contains(kv.second.partition); });
     return;
   }
   rd_kafka_resume_partitions(worker_.get(), list.get());
-  for (int32_t p : restored) {
-    unrestored_.erase(p);
-    owned_.insert(p);
-  }
+  for (int32_t p : restored) unrestored_.erase(p);
 }
 
 bool GroupCollector::collect() {
@@ -530,7 +522,6 @@ void GroupCollector::disconnect() {
   }
   producer_.reset();
   groups_.clear();
-  owned_.clear();
   unrestored_.clear();
   delivery_failed_ = false;
 }

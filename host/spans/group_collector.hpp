@@ -91,7 +91,6 @@ class GroupCollector {
   std::shared_ptr<spdlog::logger> log_;
   kafka::KafkaPtr producer_, router_, worker_;
   std::map<std::string, Group> groups_;
-  std::set<int32_t> owned_;
   std::set<int32_t> unrestored_;  // assigned, paused until their state is read
   std::chrono::steady_clock::time_point next_restore_{};
   std::atomic<bool> stop_{false}, delivery_failed_{false};
