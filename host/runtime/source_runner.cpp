@@ -88,6 +88,7 @@ SourceRunner::~SourceRunner() {
   // Destroy order matters: the plugin first (it may still log through us), then
   // outstanding messages (their opaques point into tracker_), then the producer.
   plugin_.reset();
+  batch_.clear();  // never queued: their offsets were not committed either
   if (producer_) {
     closing_ = true;
     rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -118,6 +119,7 @@ Status SourceRunner::create_producer() {
   producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err.data(), err.size()));
   if (!producer_) return Status::Config(std::string("cannot create producer: ") + err.data());
   (void)conf.release();  // rd_kafka_new took ownership
+  batch_.fit_to(producer_.get());
   default_topic_ = topic(c.topic.c_str());
   return Status::Ok();
 }
@@ -209,6 +211,13 @@ ferry_status SourceRunner::emit_view(const ferry_record_view& r, ferry_error* er
     }
   }
   rd_kafka_topic_t* rkt = r.topic ? topic(r.topic) : default_topic_;
+  if (!headers && r.timestamp_ms == 0 && batch_.fits(r.key.len, r.value.len)) {
+    if (!batch_.accepts(rkt)) flush_batch();
+    batch_.add(rkt, r.key.data, r.key.len, r.value.data, r.value.len, entry);
+    if (batch_.full()) flush_batch();
+    return FERRY_OK;
+  }
+  flush_batch();  // what was staged before this record goes before it
   rd_kafka_resp_err_t e = rd_kafka_producev(
       producer_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
       RD_KAFKA_V_KEY(const_cast<char*>(r.key.data), r.key.len),
@@ -272,6 +281,27 @@ bool SourceRunner::produce_to_dead_letter(const ferry_record_view& r, std::strin
   return true;
 }
 
+void SourceRunner::flush_batch() {
+  if (batch_.empty()) return;
+  batch_.produce([this](const kafka::ProduceBatch::Refused& r) { on_refused(r); });
+}
+
+void SourceRunner::on_refused(const kafka::ProduceBatch::Refused& r) {
+  // As in emit_view, but found after emit() returned: the task fails at the end of the
+  // plugin's poll instead of inside it, and this record's offset is never committed.
+  auto* entry = static_cast<SourceOffsetTracker::Entry*>(r.opaque);
+  std::string reason = fmt::format("cannot produce to {}: {}", rd_kafka_topic_name(r.topic),
+                                   rd_kafka_err2str(r.err));
+  if (env_.connector->tolerate_all()) {
+    ferry_record_view v{};
+    v.struct_size = sizeof(v);
+    v.key = {r.key, r.key_len};
+    v.value = {r.value, r.value_len};
+    if (produce_to_dead_letter(v, reason, "produce", entry)) return;
+  }
+  if (failure_.empty()) failure_ = reason;
+}
+
 void SourceRunner::on_delivery(const rd_kafka_message_t& msg) {
   auto* entry = static_cast<SourceOffsetTracker::Entry*>(msg._private);
   if (closing_) return;  // purged on teardown; the tracker is going away
@@ -317,6 +347,7 @@ void SourceRunner::on_delivery(const rd_kafka_message_t& msg) {
 }
 
 void SourceRunner::poll_producer(int timeout_ms) {
+  flush_batch();
   rd_kafka_poll(producer_.get(), timeout_ms);
   delivery_clock_us_ = -1;
 }
@@ -363,6 +394,7 @@ Status SourceRunner::poll_plugin(uint32_t max_records, Clock::time_point& retry_
                                  std::chrono::milliseconds& backoff) {
   ferry_error err{};
   ferry_status s = plugin_.plugin()->source_poll(plugin_.get(), max_records, &err);
+  flush_batch();
   if (!failure_.empty()) return Status::Fatal(failure_);
   if (s == FERRY_OK) {
     retry_since = Clock::time_point{};
@@ -405,6 +437,7 @@ Status SourceRunner::stop_plugin() {
     auto max = static_cast<uint32_t>(
         std::min<size_t>(kMaxRecordsPerPoll, static_cast<size_t>(c.max_in_flight) - in_flight));
     Status s = PluginTask::wrap(p->source_poll(plugin_.get(), max, &err), err);
+    flush_batch();
     if (!failure_.empty()) return Status::Fatal(failure_);
     if (!s.ok() && !s.retriable()) return s;
     if (emitted_since_poll_ == 0) break;
@@ -436,7 +469,31 @@ Status SourceRunner::run(const std::atomic<bool>& stop) {
       !s.ok())
     return s;
   log_->info("source task started");
+  if (Status s = pump(stop); !s.ok()) {
+    settle_after_failure();
+    return s;
+  }
+  if (Status s = stop_plugin(); !s.ok()) return s;
+  drain();
+  Status committed = commit_offsets();
+  if (!failure_.empty()) return Status::Fatal(failure_);
+  if (!committed.ok()) return committed;
+  log_->info("source task stopped cleanly");
+  return Status::Ok();
+}
 
+void SourceRunner::settle_after_failure() {
+  // Whatever failed, the records queued before it are good: their delivery reports are
+  // let in and their offsets committed, so the restarted task resumes at the failure
+  // instead of sending them again, on every restart if the failure repeats.
+  batch_.clear();  // nothing is staged when a failure surfaces; if it were, it came after
+  auto deadline = Clock::now() + std::chrono::milliseconds(env_.worker->shutdown_timeout_ms);
+  while (rd_kafka_outq_len(producer_.get()) > 0 && Clock::now() < deadline)
+    rd_kafka_poll(producer_.get(), 50);
+  if (Status s = commit_offsets(); !s.ok()) log_->warn("{}", s.message());
+}
+
+Status SourceRunner::pump(const std::atomic<bool>& stop) {
   const auto& c = *env_.connector;
   const auto flush_every = std::chrono::milliseconds(env_.worker->offset_flush_interval_ms);
   // A task gone quiet with every record acknowledged saves its offsets at once (at most
@@ -484,12 +541,6 @@ Status SourceRunner::run(const std::atomic<bool>& stop) {
       next_commit = last_commit + flush_every;
     }
   }
-  if (Status s = stop_plugin(); !s.ok()) return s;
-  drain();
-  Status committed = commit_offsets();
-  if (!failure_.empty()) return Status::Fatal(failure_);
-  if (!committed.ok()) return committed;
-  log_->info("source task stopped cleanly");
   return Status::Ok();
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kafka/kafka_handles.hpp"
+#include "kafka/produce_batch.hpp"
 #include "runtime/plugin_task.hpp"
 #include "runtime/source_offset_tracker.hpp"
 #include "runtime/task_environment.hpp"
@@ -47,12 +48,19 @@ class SourceRunner final : public TaskHost {
   using Clock = std::chrono::steady_clock;
 
   Status create_producer();
+  // Polls the plugin and produces until `stop` is set (Ok) or the task fails.
+  Status pump(const std::atomic<bool>& stop);
+  void settle_after_failure();
   rd_kafka_topic_t* topic(const char* name);
   Status poll_plugin(uint32_t max_records, Clock::time_point& retry_since,
                      std::chrono::milliseconds& backoff);
   bool produce_to_dead_letter(const ferry_record_view& record, std::string_view reason,
                               std::string_view stage, SourceOffsetTracker::Entry* entry);
-  // rd_kafka_poll, after which the cached delivery-report clock is stale.
+  // Queues the staged records; a refused one goes the way a refused producev would.
+  void flush_batch();
+  void on_refused(const kafka::ProduceBatch::Refused& record);
+  // Queues what is staged, then rd_kafka_poll, after which the cached delivery-report
+  // clock is stale.
   void poll_producer(int timeout_ms);
   Status commit_offsets();
   Status stop_plugin();
@@ -63,6 +71,9 @@ class SourceRunner final : public TaskHost {
   kafka::KafkaPtr producer_;
   std::unordered_map<std::string, kafka::TopicPtr> topics_;
   rd_kafka_topic_t* default_topic_ = nullptr;
+  // Records without headers or a timestamp of their own, in source order, not yet
+  // queued on the producer (at most one batch: any other produce flushes it first).
+  kafka::ProduceBatch batch_;
   SourceOffsetTracker tracker_;
   std::unique_ptr<spans::SpanLedger> spans_;  // null: spans disabled
   PluginTask plugin_;

@@ -83,4 +83,44 @@ TEST(DeadLetter, WithoutToleranceABadRecordFailsTheTaskVisibly) {
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }
 
+// librdkafka refuses a record larger than the producer's message.max.bytes when it is
+// produced. Without tolerance the task fails there, and keeps failing there after each
+// restart: the lines before it reach Kafka once (their offsets are committed as the
+// task fails), no line after it is sent, and its own offset is never committed.
+TEST(DeadLetter, WithoutToleranceARecordKafkaRefusesStopsTheSourceAtIt) {
+  TempDir dir;
+  std::string topic = unique_topic("refused");
+  std::string text;
+  for (int i = 1; i <= 100; ++i) text += "line-" + std::to_string(i) + "\n";
+  const size_t bad_line_start = text.size();
+  text += std::string(5000, 'L') + "\n";
+  for (int i = 101; i <= 200; ++i) text += "line-" + std::to_string(i) + "\n";
+  dir.write("in/a.txt", text);
+  FerryInstance ferry(dir);
+  ferry.add_connector("strict", "plugin = \"file-source\"\ntopic = \"" + topic +
+                                    "\"\n[config]\npaths = [\"" + (dir / "in/*.txt").string() +
+                                    "\"]\nmode = \"batch\"\nkey = \"none\"\n"
+                                    "[kafka]\n\"message.max.bytes\" = \"2000\"\n");
+  ferry.start();
+  const std::string failed = "cannot produce to " + topic;
+  // The second failure comes from the restarted task, which must start at the bad line.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::string log = ferry.log();
+        size_t first = log.find(failed);
+        return first != std::string::npos && log.find(failed, first + 1) != std::string::npos;
+      },
+      60s))
+      << ferry.log();
+  EXPECT_TRUE(ferry.running());
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  EXPECT_NE(ferry.log().find("resuming " + (dir / "in/a.txt").string() + " at byte " +
+                             std::to_string(bad_line_start)),
+            std::string::npos)
+      << ferry.log();
+  auto got = kcat_consume(topic, end_offset(topic));
+  ASSERT_EQ(got.size(), 100u);
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].value, "line-" + std::to_string(i + 1));
+}
+
 }  // namespace ferry::test
