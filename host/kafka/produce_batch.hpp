@@ -10,7 +10,6 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstddef>
-#include <string_view>
 #include <vector>
 
 namespace ferry::kafka {
