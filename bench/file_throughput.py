@@ -18,7 +18,9 @@ output file holds every byte; it includes joining a consumer group, which kcat -
 (no group) does not do.
 
 Prints lines/s, MB/s and peak RSS of each run and the median ratio ferry/kcat.
-Without --bootstrap it starts its own broker with scripts/kafka.sh.
+Without --bootstrap it starts its own broker with scripts/kafka.sh (and removes it with
+its data afterwards). With --bootstrap the topics stay: ~400 MB per run of 2,000,000
+lines, so a long session of runs against one scratch broker can fill its disk.
 """
 import argparse
 import ctypes
