@@ -488,8 +488,7 @@ void SourceRunner::settle_after_failure() {
   // instead of sending them again, on every restart if the failure repeats.
   batch_.clear();  // nothing is staged when a failure surfaces; if it were, it came after
   auto deadline = Clock::now() + std::chrono::milliseconds(env_.worker->shutdown_timeout_ms);
-  while (rd_kafka_outq_len(producer_.get()) > 0 && Clock::now() < deadline)
-    rd_kafka_poll(producer_.get(), 50);
+  while (rd_kafka_outq_len(producer_.get()) > 0 && Clock::now() < deadline) poll_producer(50);
   if (Status s = commit_offsets(); !s.ok()) log_->warn("{}", s.message());
 }
 
