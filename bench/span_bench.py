@@ -2,13 +2,22 @@
 """What spans cost and how quickly they report, on a real Kafka broker, in one run.
 
     bench/span_bench.py [--lines 1000000] [--runs 3] [--files 200] [--bootstrap HOST:PORT]
+                        [--line-bytes 100] [--compression none|lz4|zstd|...]
+                        [--overhead-only | --latency-only]
 
 Overhead: file-source (batch mode) sends the same file of 100-byte lines with spans
 off and with spans on, alternating, and prints the median throughput ratio.
 Target: spans on is at most 3 % slower. Each run's topic is created beforehand, so the
-~1 s topic auto-creation does not dilute the difference. Reference in the same run:
-`kcat -P` sending the same file without headers and with two headers of the span tags'
-size (`-H`), i.e. what the same two headers cost librdkafka's own command-line producer.
+~1 s topic auto-creation does not dilute the difference. References in the same run,
+to say where the difference comes from:
+  - spans off plus two static headers of the span tags' size (`insert_header`): the
+    headers without span bookkeeping;
+  - spans off with every line TAG_WIRE_BYTES longer: the tags' bytes without headers
+    (librdkafka sends one request at a time per partition with idempotence on, each at
+    most batch.size, so bytes per record bound records per second);
+  - `kcat -P` without and with the same two headers (`-H`): what they cost librdkafka's
+    own command-line producer.
+`--compression` applies to ferry and kcat alike.
 
 Latency: `--files` files of 500 lines go through file-source -> Kafka -> file-sink with
 spans on (one span per file).
@@ -45,7 +54,22 @@ SAME_SIZE_HEADERS = ('[[transforms]]\ntype = "insert_header"\nheader = "ferry.sp
                      '[[transforms]]\ntype = "insert_header"\nheader = "ferry.span.seq"\nvalue = "123456"\n')
 
 
-def kcat_produce(bootstrap, data, topic, headers):
+# What the two span tags add to a record on the wire: per header a varint key length, the
+# key, a varint value length and the value ("ferry.span": 32-character id; "ferry.span.seq":
+# 1-7 digits, ~6 on average over 1,000,000 records).
+TAG_WIRE_BYTES = (1 + len("ferry.span") + 1 + 32) + (1 + len("ferry.span.seq") + 1 + 6)
+
+
+def write_longer_lines(path, n):
+    """The same n lines, each TAG_WIRE_BYTES longer: as many bytes per record as a line
+    with its span tags, but no headers."""
+    filler = "x" * (ft.LINE_BYTES + TAG_WIRE_BYTES - 11)
+    with open(path, "w") as f:
+        for start in range(0, n, 100_000):
+            f.write("".join(f"{i:010d}{filler}\n" for i in range(start, min(n, start + 100_000))))
+
+
+def kcat_produce(bootstrap, data, topic, headers, compression):
     """The reference: kcat -P with ferry's acks and idempotence, optionally with two
     static headers of the same size as the span tags on every record."""
     ft.create_topic(bootstrap, topic)
@@ -53,12 +77,14 @@ def kcat_produce(bootstrap, data, topic, headers):
     extra = ["-H", "ferry.span=01a2022aebc5fb688ed66ff98a1bbc7e", "-H", "ferry.span.seq=123456"]
     with open(data, "rb") as stdin:
         return ft.run_measured(["kcat", "-P", "-b", bootstrap, "-t", topic, "-X", "acks=all",
-                                "-X", "enable.idempotence=true", "-X", "linger.ms=5"]
+                                "-X", "enable.idempotence=true", "-X", "linger.ms=5",
+                                "-X", f"compression.codec={compression}"]
                                + (extra if headers else []), stdin=stdin)
 
 
-def produce(ferry, bootstrap, data, topic, work, spans):
-    """spans: False (off), True (on) or "headers" (off, plus two same-size headers)."""
+def produce(ferry, bootstrap, data, topic, work, spans, compression):
+    """spans: False (off), True (on), "headers" (off, plus two same-size headers) or
+    "bytes" (off; `data` then holds the lines lengthened by the tags' wire size)."""
     ft.create_topic(bootstrap, topic)
     d = tempfile.mkdtemp(dir=work)
     os.makedirs(f"{d}/in")
@@ -66,7 +92,7 @@ def produce(ferry, bootstrap, data, topic, work, spans):
     ft.settle()
     with open(f"{d}/ferry.toml", "w") as f:
         f.write(f'[host]\nstate_dir = "{d}/state"\noffset_flush_interval = "50ms"\n'
-                f'[kafka]\n"bootstrap.servers" = "{bootstrap}"\n'
+                f'[kafka]\n"bootstrap.servers" = "{bootstrap}"\n"compression.type" = "{compression}"\n'
                 f'[spans]\ntopic = "{topic}.spans"\ntrack = false\n[rest]\nenabled = false\n')
     with open(f"{d}/src.toml", "w") as f:
         f.write(f'plugin = "file-source"\ntopic = "{topic}"\n[config]\npaths = ["{d}/in/*.txt"]\n'
@@ -162,54 +188,76 @@ def latencies(ferry, bootstrap, work, files):
     return delivered, completed
 
 
+def overhead(args, bootstrap, work):
+    """Spans on against spans off and the references, alternating, same broker."""
+    data = f"{work}/lines.txt"
+    ft.write_lines(data, args.lines)
+    data_long = f"{work}/lines-long.txt"
+    write_longer_lines(data_long, args.lines)
+    stamp = int(time.time())
+    print(f"span overhead: {args.lines:,} lines of {ft.LINE_BYTES} bytes, broker {bootstrap}, compression {args.compression}")
+    ratios = []
+    labels = {False: "spans off", True: "spans on", "headers": "off+2 headers",
+              "bytes": f"off+{TAG_WIRE_BYTES} B", "kcat": "kcat", "kcat+h": "kcat+2 hdrs"}
+    for run in range(args.runs):
+        order = [False, "headers", "bytes", True, "kcat", "kcat+h"]
+        if run % 2:
+            order.reverse()
+        secs = {}
+        for v in order:
+            topic = f"bench.so.{stamp}.{run}.{labels[v].replace(' ', '-').replace('+', '-')}"
+            if v in ("kcat", "kcat+h"):
+                secs[v], rss = kcat_produce(bootstrap, data, topic, v == "kcat+h", args.compression)
+            else:
+                secs[v], rss = produce(args.ferry, bootstrap, data_long if v == "bytes" else data,
+                                       topic, work, v, args.compression)
+            print(ft.row(labels[v], args.lines, secs[v], rss))
+        ratios.append((secs[False] / secs[True], secs[False] / secs["headers"],
+                       secs["kcat"] / secs["kcat+h"], secs[False] / secs["bytes"]))
+    r, h, k, b = (statistics.median(x[i] for x in ratios) for i in range(4))
+    print(f"  throughput spans on / off: median {r:.3f} (overhead {100 * (1 - r):.1f} %, target <= 3 %)")
+    print(f"  throughput off + two same-size headers / off: median {h:.3f} "
+          f"(two such headers without span bookkeeping)")
+    print(f"  throughput off with lines {TAG_WIRE_BYTES} bytes longer / off: median {b:.3f} "
+          f"(what the tags' bytes alone cost, without headers)")
+    print(f"  reference: kcat with the same two headers / kcat: median {k:.3f} "
+          f"(overhead {100 * (1 - k):.1f} %)")
+
+
+def latency(args, bootstrap, work):
+    print(f"span latency: {args.files} files of 500 lines, file-source -> Kafka -> file-sink")
+    delivered, completed = latencies(args.ferry, bootstrap, work, args.files)
+    for name, v, target in (("span.delivered after last record", delivered, 50),
+                            ("span.completed after group commit", completed, 1000)):
+        print(f"  {name:<36} n={len(v)} p50 {percentile(v, 50):.0f} ms  p99 {percentile(v, 99):.0f} ms"
+              f"  max {max(v):.0f} ms  (target p99 <= {target} ms)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--files", type=int, default=200)
+    ap.add_argument("--line-bytes", type=int, default=ft.LINE_BYTES,
+                    help="line length, newline included, for the overhead part")
     ap.add_argument("--bootstrap")
+    ap.add_argument("--compression", default="none",
+                    help="producer compression for ferry and kcat alike (none, lz4, zstd, ...)")
+    ap.add_argument("--overhead-only", action="store_true", help="skip the latency part")
+    ap.add_argument("--latency-only", action="store_true", help="skip the overhead part")
     ap.add_argument("--ferry", default=f"{ROOT}/build/release/bin/ferry")
     args = ap.parse_args()
+    ft.LINE_BYTES = args.line_bytes
     ft.ensure_ferry(args.ferry)
 
     work = tempfile.mkdtemp(prefix="ferry-span-bench-")
     broker_dir = None
     try:
         bootstrap, broker_dir = ft.broker(args.bootstrap, work)
-        data = f"{work}/lines.txt"
-        ft.write_lines(data, args.lines)
-        stamp = int(time.time())
-        print(f"span overhead: {args.lines:,} lines of {ft.LINE_BYTES} bytes, broker {bootstrap}")
-        ratios = []
-        labels = {False: "spans off", True: "spans on", "headers": "off+2 headers",
-                  "kcat": "kcat", "kcat+h": "kcat+2 hdrs"}
-        for run in range(args.runs):
-            order = [False, "headers", True, "kcat", "kcat+h"]
-            if run % 2:
-                order.reverse()
-            secs = {}
-            for v in order:
-                topic = f"bench.so.{stamp}.{run}.{labels[v].replace(' ', '-').replace('+', '-')}"
-                if v in ("kcat", "kcat+h"):
-                    secs[v], rss = kcat_produce(bootstrap, data, topic, v == "kcat+h")
-                else:
-                    secs[v], rss = produce(args.ferry, bootstrap, data, topic, work, v)
-                print(ft.row(labels[v], args.lines, secs[v], rss))
-            ratios.append((secs[False] / secs[True], secs[False] / secs["headers"],
-                           secs["kcat"] / secs["kcat+h"]))
-        r, h, k = (statistics.median(x[i] for x in ratios) for i in range(3))
-        print(f"  throughput spans on / off: median {r:.3f} (overhead {100 * (1 - r):.1f} %, target <= 3 %)")
-        print(f"  throughput off + two same-size headers / off: median {h:.3f} "
-              f"(what the header bytes alone cost)")
-        print(f"  reference: kcat with the same two headers / kcat: median {k:.3f} "
-              f"(overhead {100 * (1 - k):.1f} %)")
-
-        print(f"span latency: {args.files} files of 500 lines, file-source -> Kafka -> file-sink")
-        delivered, completed = latencies(args.ferry, bootstrap, work, args.files)
-        for name, v, target in (("span.delivered after last record", delivered, 50),
-                                ("span.completed after group commit", completed, 1000)):
-            print(f"  {name:<36} n={len(v)} p50 {percentile(v, 50):.0f} ms  p99 {percentile(v, 99):.0f} ms"
-                  f"  max {max(v):.0f} ms  (target p99 <= {target} ms)")
+        if not args.latency_only:
+            overhead(args, bootstrap, work)
+        if not args.overhead_only:
+            latency(args, bootstrap, work)
     except Exception:
         print(f"failed; work files kept in {work}", file=sys.stderr)
         work_keep = True
