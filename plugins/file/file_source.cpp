@@ -4,10 +4,12 @@
 // all of its lines are in Kafka. Checkpoints (byte offsets) are committed by the host
 // only after delivery, so a crash re-reads at most the unacknowledged lines.
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -16,6 +18,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -428,21 +431,42 @@ class FileSource final : public SourceTask {
     // Act only on the same file we read; it may have been replaced meanwhile.
     if (::stat(path.c_str(), &st) != 0 || !(FileKey::of(st) == key)) return;
     if (on_done_ == "delete") {
-      if (::unlink(path.c_str()) != 0)
+      if (::unlink(path.c_str()) != 0) {
         host_.warn("cannot delete " + path + ": " + std::strerror(errno));
-      else
+      } else {
         host_.info("delivered and deleted " + path);
+        forget(key);
+      }
     } else if (on_done_.rfind("move:", 0) == 0) {
       auto target =
           std::filesystem::path(on_done_.substr(5)) / std::filesystem::path(path).filename();
-      if (::rename(path.c_str(), target.c_str()) != 0)
+      if (::rename(path.c_str(), target.c_str()) != 0) {
         host_.warn("cannot move " + path + " to " + target.string() + ": " + std::strerror(errno));
-      else
+      } else {
         host_.info("delivered and moved " + path + " to " + target.string());
+        if (!watched(target.string())) forget(key);
+      }
     } else {
       host_.info("delivered " + path);
     }
     host_.count("files_done");
+  }
+
+  // A delivered file that left the watched paths: its inode may be reused at once (ext4
+  // hands a deleted file's inode to the next file created), and a new file under a
+  // remembered identity would be taken for the finished one and never read.
+  void forget(const FileKey& key) {
+    std::string partition = key.partition();
+    done_.erase(key);
+    known_.erase(partition);
+    committed_.erase(partition);
+    (void)host_.put_state(partition, std::nullopt);
+  }
+
+  bool watched(const std::string& path) const {
+    return std::any_of(patterns_.begin(), patterns_.end(), [&](const std::string& p) {
+      return ::fnmatch(p.c_str(), path.c_str(), FNM_PATHNAME | FNM_PERIOD) == 0;
+    });
   }
 
   size_t chunk_size() const { return buffer_size_; }
