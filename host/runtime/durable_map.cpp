@@ -50,7 +50,9 @@ std::unique_ptr<DurableMap> DurableMap::open(const std::filesystem::path& file,
       error = file.string() + ": corrupt entry " + k;
       return nullptr;
     }
-    map->entries_[*key] = *val;
+    Entry e = make_entry(*key, std::move(*val));
+    map->line_bytes_ += e.line.size();
+    map->entries_[*key] = std::move(e);
   }
   return map;
 }
@@ -59,7 +61,7 @@ std::optional<std::string> DurableMap::get(const std::string& key) const {
   std::lock_guard lock(mu_);
   auto it = entries_.find(key);
   if (it == entries_.end()) return std::nullopt;
-  return it->second;
+  return it->second.value;
 }
 
 void DurableMap::for_each(
@@ -67,26 +69,67 @@ void DurableMap::for_each(
   std::map<std::string, std::string> copy;
   {
     std::lock_guard lock(mu_);
-    copy = entries_;
+    for (const auto& [k, e] : entries_) copy.emplace(k, e.value);
   }
   for (const auto& [k, v] : copy) fn(k, v);
 }
 
+DurableMap::Entry DurableMap::make_entry(const std::string& key, std::string value) {
+  Entry e;
+  e.line = "  " + nlohmann::json(encode(key)).dump() + ": " + nlohmann::json(encode(value)).dump();
+  e.value = std::move(value);
+  return e;
+}
+
+// Same document as before entries kept their lines: {"entries": {...}, "format": 1},
+// one entry per line.
 std::optional<std::string> DurableMap::update(
     const std::map<std::string, std::optional<std::string>>& changes) {
   std::lock_guard lock(mu_);
-  auto next = entries_;
+  std::map<std::string, std::optional<Entry>> staged;
+  size_t bytes = line_bytes_;
   for (const auto& [k, v] : changes) {
-    if (v)
-      next[k] = *v;
-    else
-      next.erase(k);
+    if (auto it = entries_.find(k); it != entries_.end()) bytes -= it->second.line.size();
+    if (v) {
+      Entry e = make_entry(k, *v);
+      bytes += e.line.size();
+      staged.emplace(k, std::move(e));
+    } else {
+      staged.emplace(k, std::nullopt);
+    }
   }
-  nlohmann::json entries = nlohmann::json::object();
-  for (const auto& [k, v] : next) entries[encode(k)] = encode(v);
-  nlohmann::json doc = {{"format", 1}, {"entries", std::move(entries)}};
-  if (auto err = write_file_atomically(file_, doc.dump(1))) return err;
-  entries_ = std::move(next);
+  std::string doc;
+  doc.reserve(bytes + 2 * (entries_.size() + staged.size()) + 64);
+  doc += "{\n \"entries\": {";
+  bool first = true;
+  auto add = [&](const std::string& line) {
+    doc += first ? "\n" : ",\n";
+    doc += line;
+    first = false;
+  };
+  // Both maps are sorted by key: walk them together, the staged change winning.
+  auto e = entries_.begin();
+  auto c = staged.begin();
+  while (e != entries_.end() || c != staged.end()) {
+    if (c == staged.end() || (e != entries_.end() && e->first < c->first)) {
+      add(e->second.line);
+      ++e;
+      continue;
+    }
+    if (e != entries_.end() && e->first == c->first) ++e;
+    if (c->second) add(c->second->line);
+    ++c;
+  }
+  doc += first ? "}" : "\n }";
+  doc += ",\n \"format\": 1\n}";
+  if (auto err = write_file_atomically(file_, doc)) return err;
+  for (auto& [k, v] : staged) {
+    if (v)
+      entries_[k] = std::move(*v);
+    else
+      entries_.erase(k);
+  }
+  line_bytes_ = bytes;
   return std::nullopt;
 }
 

@@ -28,10 +28,20 @@ class DurableMap {
   const std::filesystem::path& file() const { return file_; }
 
  private:
+  // An entry keeps its own line of the file, so an update re-serialises only what it
+  // changes; the rest of the file is copied as text (file-source puts one key per file
+  // it opens, and the whole file is written each time).
+  struct Entry {
+    std::string value;
+    std::string line;  // `  "key": "value"`, both encoded and JSON-escaped
+  };
+  static Entry make_entry(const std::string& key, std::string value);
+
   explicit DurableMap(std::filesystem::path file) : file_(std::move(file)) {}
   std::filesystem::path file_;
   mutable std::mutex mu_;
-  std::map<std::string, std::string> entries_;
+  std::map<std::string, Entry> entries_;
+  size_t line_bytes_ = 0;  // sum of entries_' line sizes, to size the next write
 };
 
 }  // namespace ferry::runtime

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
+#include <map>
+#include <random>
 
 #include "support/temp_dir.hpp"
 
@@ -20,6 +24,53 @@ TEST(DurableMap, PersistsAcrossReopen) {
   EXPECT_EQ(again->get("bin\xff\x00key"), std::string("v\x01", 2));
   ASSERT_FALSE(again->update({{"65024:12", std::nullopt}}));
   EXPECT_FALSE(DurableMap::open(dir / "c/offsets.json", err)->get("65024:12"));
+}
+
+// Each update rewrites the file from the entries' kept lines plus the changed ones:
+// after any mix of puts, overwrites and erases (binary keys and values included), the
+// file holds exactly what a plain map holds.
+TEST(DurableMap, ManyMixedUpdatesLeaveTheFileEqualToAPlainMap) {
+  test::TempDir dir;
+  std::string err;
+  auto m = DurableMap::open(dir / "state.json", err);
+  ASSERT_TRUE(m) << err;
+  std::map<std::string, std::string> want;
+  std::mt19937 rng(7);
+  auto key = [&] {
+    int n = static_cast<int>(rng() % 60);
+    return n % 7 == 0 ? std::string("bin\xfe", 4) + std::to_string(n) : "k" + std::to_string(n);
+  };
+  for (int round = 0; round < 300; ++round) {
+    std::map<std::string, std::optional<std::string>> changes;
+    for (int i = static_cast<int>(rng() % 4); i >= 0; --i) {
+      std::string k = key();
+      if (rng() % 3 == 0) {
+        changes[k] = std::nullopt;
+      } else {
+        std::string v = "v" + std::to_string(rng() % 1000);
+        if (rng() % 5 == 0) v += std::string("\x00\"\\\n", 4);
+        changes[k] = v;
+      }
+    }
+    ASSERT_FALSE(m->update(changes));
+    for (const auto& [k, v] : changes) {
+      if (v)
+        want[k] = *v;
+      else
+        want.erase(k);
+    }
+    if (round % 50 == 49) {
+      auto again = DurableMap::open(dir / "state.json", err);
+      ASSERT_TRUE(again) << err;
+      std::map<std::string, std::string> got;
+      again->for_each([&](const std::string& k, const std::string& v) { got[k] = v; });
+      ASSERT_EQ(got, want) << "round " << round;
+    }
+  }
+  auto doc = nlohmann::json::parse(test::read_file(dir / "state.json"));
+  EXPECT_EQ(doc["format"], 1);
+  EXPECT_EQ(doc["entries"].size(), want.size());
+  ASSERT_FALSE(m->update({}));  // an empty map still writes a valid document
 }
 
 TEST(DurableMap, ALeftoverTempFileFromACrashDoesNotCorruptState) {
