@@ -81,8 +81,8 @@ DurableMap::Entry DurableMap::make_entry(const std::string& key, std::string val
   return e;
 }
 
-// Same document as before entries kept their lines: {"entries": {...}, "format": 1},
-// one entry per line.
+// The document {"entries": {...}, "format": 1}, one entry per line, as nlohmann's
+// dump(1) laid it out when each write re-encoded every entry.
 std::optional<std::string> DurableMap::update(
     const std::map<std::string, std::optional<std::string>>& changes) {
   std::lock_guard lock(mu_);
