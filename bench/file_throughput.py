@@ -134,9 +134,10 @@ def broker(bootstrap, work):
     return open(f"{broker_dir}/bootstrap").read().strip(), broker_dir
 
 
-def write_lines(path, n, key=""):
-    """n lines of LINE_BYTES (newline included), each prefixed by `key` and a tab if set."""
-    filler = "x" * (LINE_BYTES - 11)
+def write_lines(path, n, key="", line_bytes=None):
+    """n lines of `line_bytes` (default LINE_BYTES, newline included), each prefixed by
+    `key` and a tab if set."""
+    filler = "x" * ((line_bytes or LINE_BYTES) - 11)
     prefix = f"{key}\t" if key else ""
     with open(path, "w") as f:
         for start in range(0, n, 100_000):

@@ -60,15 +60,6 @@ SAME_SIZE_HEADERS = ('[[transforms]]\ntype = "insert_header"\nheader = "ferry.sp
 TAG_WIRE_BYTES = (1 + len("ferry.span") + 1 + 32) + (1 + len("ferry.span.seq") + 1 + 6)
 
 
-def write_longer_lines(path, n):
-    """The same n lines, each TAG_WIRE_BYTES longer: as many bytes per record as a line
-    with its span tags, but no headers."""
-    filler = "x" * (ft.LINE_BYTES + TAG_WIRE_BYTES - 11)
-    with open(path, "w") as f:
-        for start in range(0, n, 100_000):
-            f.write("".join(f"{i:010d}{filler}\n" for i in range(start, min(n, start + 100_000))))
-
-
 def kcat_produce(bootstrap, data, topic, headers, compression):
     """The reference: kcat -P with ferry's acks and idempotence, optionally with two
     static headers of the same size as the span tags on every record."""
@@ -99,8 +90,12 @@ def produce(ferry, bootstrap, data, topic, work, spans, compression):
                 f'mode = "batch"\non_done = "move:{d}/done"\nscan_interval = "10ms"\n'
                 f'[span]\nenabled = {"true" if spans is True else "false"}\n'
                 + (SAME_SIZE_HEADERS if spans == "headers" else ""))
-    return ft.run_measured([ferry, "run", "-c", f"{d}/ferry.toml", f"{d}/src.toml"],
-                           done=lambda: os.path.exists(f"{d}/done/data.txt"), log=f"{d}/ferry.log")
+    moved = ft.MovedInto(f"{d}/done", "data.txt")
+    try:
+        return ft.run_measured([ferry, "run", "-c", f"{d}/ferry.toml", f"{d}/src.toml"], done=moved,
+                               log=f"{d}/ferry.log")
+    finally:
+        moved.close()
 
 
 def ms(iso):
@@ -193,7 +188,8 @@ def overhead(args, bootstrap, work):
     data = f"{work}/lines.txt"
     ft.write_lines(data, args.lines)
     data_long = f"{work}/lines-long.txt"
-    write_longer_lines(data_long, args.lines)
+    # As many bytes per record as a line with its tags, but no headers.
+    ft.write_lines(data_long, args.lines, line_bytes=ft.LINE_BYTES + TAG_WIRE_BYTES)
     stamp = int(time.time())
     print(f"span overhead: {args.lines:,} lines of {ft.LINE_BYTES} bytes, broker {bootstrap}, compression {args.compression}")
     ratios = []
