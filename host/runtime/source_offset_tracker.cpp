@@ -58,4 +58,28 @@ std::map<std::string, std::string> SourceOffsetTracker::take_committable() {
   return out;
 }
 
+void SourceOffsetTracker::restore(const std::map<std::string, std::string>& committable) {
+  for (const auto& [name, offset] : committable) {
+    auto it = partitions_.find(name);
+    if (it == partitions_.end() || it->second->dirty) continue;  // forgotten, or newer
+    it->second->committable = offset;
+    it->second->dirty = true;
+    ++dirty_partitions_;
+  }
+}
+
+void SourceOffsetTracker::forget(std::string_view partition) {
+  auto it = partitions_.find(std::string(partition));
+  if (it == partitions_.end()) return;
+  Partition& p = *it->second;
+  if (p.dirty && !p.name.empty()) --dirty_partitions_;
+  if (!p.entries.empty()) {
+    p.committable.reset();
+    p.dirty = false;
+    return;
+  }
+  if (last_ == &p) last_ = nullptr;
+  partitions_.erase(it);
+}
+
 }  // namespace ferry::runtime

@@ -47,6 +47,13 @@ class SourceOffsetTracker {
   std::map<std::string, std::string> take_committable();
   // Whether take_committable() would return anything.
   bool has_committable() const { return dirty_partitions_ > 0; }
+  // Hands back what take_committable() returned when saving it failed, unless the
+  // partition has a newer committable offset by now.
+  void restore(const std::map<std::string, std::string>& committable);
+  // The source is done with `partition`: its committable offset is dropped, and so is
+  // the partition itself unless records of it are still in flight (their offsets then
+  // become committable as usual).
+  void forget(std::string_view partition);
 
   struct Partition {
     std::string name;

@@ -84,6 +84,14 @@ ferry_status SourceRunner::topic_ensure(const char* topic, int32_t partitions,
   return detail::to_c(Status::Retriable(fmt::format("cannot create topic {}: {}", topic, e)), err);
 }
 
+ferry_status SourceRunner::offset_forget(ferry_bytes partition, ferry_error*) {
+  std::string_view p(partition.data ? partition.data : "", partition.len);
+  if (p.empty()) return FERRY_OK;
+  tracker_.forget(p);
+  forgotten_.emplace(p);
+  return FERRY_OK;
+}
+
 SourceRunner::~SourceRunner() {
   // Destroy order matters: the plugin first (it may still log through us), then
   // outstanding messages (their opaques point into tracker_), then the producer.
@@ -358,11 +366,20 @@ Status SourceRunner::commit_offsets() {
   std::map<std::string, std::optional<std::string>> changes;
   // Span state goes into the same atomic write as the offsets it corresponds to.
   if (spans_) changes = spans_->take_changes();
+  // A partition forgotten and then emitted to again (a new file under a reused inode)
+  // keeps its new offset.
+  for (const auto& p : forgotten_)
+    if (!committable.contains(p)) changes[p] = std::nullopt;
   if (committable.empty() && changes.empty()) return Status::Ok();
   for (auto& [p, o] : committable) changes[p] = o;
   auto started = Clock::now();
-  if (auto err = env_.offsets->update(changes))
+  if (auto err = env_.offsets->update(changes)) {
+    // Nothing was saved: the same offsets go into the next attempt, or a partition that
+    // gets no more records (a finished file) would keep its old offset for good.
+    tracker_.restore(committable);
     return Status::Retriable("cannot save source offsets: " + *err);
+  }
+  forgotten_.clear();
   commit_latency_.observe(std::chrono::duration<double>(Clock::now() - started).count());
   if (log_->should_log(spdlog::level::debug) && !committable.empty()) {
     std::string saved;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -40,6 +41,7 @@ class SourceRunner final : public TaskHost {
   ferry_status span_close(ferry_bytes key, ferry_error* err) override;
   ferry_status topic_ensure(const char* topic, int32_t partitions, const ferry_header_view* configs,
                             size_t count, ferry_error* err) override;
+  ferry_status offset_forget(ferry_bytes partition, ferry_error* err) override;
 
   // Delivery report for one message; librdkafka calls it on this task's thread.
   void on_delivery(const rd_kafka_message_t& msg);
@@ -75,6 +77,8 @@ class SourceRunner final : public TaskHost {
   // queued on the producer (at most one batch: any other produce flushes it first).
   kafka::ProduceBatch batch_;
   SourceOffsetTracker tracker_;
+  // Partitions the plugin forgot, to be erased from the stored offsets at the next commit.
+  std::set<std::string> forgotten_;
   std::unique_ptr<spans::SpanLedger> spans_;  // null: spans disabled
   PluginTask plugin_;
   std::vector<std::pair<std::string, std::string>> insert_headers_;

@@ -41,6 +41,10 @@ ferry_status TaskHost::topic_ensure(const char*, int32_t, const ferry_header_vie
   return detail::to_c(Status::Fatal("only source tasks create topics"), err);
 }
 
+ferry_status TaskHost::offset_forget(ferry_bytes, ferry_error* err) {
+  return detail::to_c(Status::Fatal("only source tasks forget offsets"), err);
+}
+
 void TaskHost::offsets_list(ferry_bytes_fn fn, void* user) {
   offsets_.for_each([&](const std::string& k, const std::string& v) {
     if (k.starts_with(spans::kStateKeyPrefix)) return;  // the host's own span state
@@ -132,6 +136,9 @@ const ferry_host_api kApi = {
        size_t count, ferry_error* err) {
       return guard(err,
                    [&] { return self(h)->topic_ensure(topic, partitions, configs, count, err); });
+    },
+    [](ferry_host* h, ferry_bytes partition, ferry_error* err) {
+      return guard(err, [&] { return self(h)->offset_forget(partition, err); });
     },
 };
 

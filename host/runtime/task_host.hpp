@@ -41,6 +41,7 @@ class TaskHost : public ferry_host {
   virtual ferry_status topic_ensure(const char* topic, int32_t partitions,
                                     const ferry_header_view* configs, size_t count,
                                     ferry_error* err);
+  virtual ferry_status offset_forget(ferry_bytes partition, ferry_error* err);
 
   void log(ferry_log_level level, std::string_view message);
   // librdkafka's statistics callback for this task's clients.

@@ -4,7 +4,9 @@
 
 #include <sys/stat.h>
 
+#include <charconv>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +21,16 @@ struct FileKey {
   std::string partition() const { return std::to_string(dev) + ":" + std::to_string(ino); }
   static FileKey of(const struct stat& st) {
     return FileKey{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+  }
+  // The inverse of partition().
+  static std::optional<FileKey> parse(std::string_view partition) {
+    FileKey k;
+    const char* end = partition.data() + partition.size();
+    auto [colon, e1] = std::from_chars(partition.data(), end, k.dev);
+    if (e1 != std::errc{} || colon == end || *colon != ':') return std::nullopt;
+    auto [last, e2] = std::from_chars(colon + 1, end, k.ino);
+    if (e2 != std::errc{} || last != end) return std::nullopt;
+    return k;
   }
 };
 

@@ -53,6 +53,11 @@ constexpr ferry_option kOptions[] = {
     opt::one_of("key", "path|none", "path", "Record key: the file path (keeps a file in order)"),
     opt::size("fingerprint_bytes", "256", "Bytes hashed to recognise a file", 16, 65536),
     opt::size("read_buffer", "256KiB", "Bytes read per system call", 4096, 16 << 20),
+    opt::duration("forget_after", "1h",
+                  "How long a file's position is kept once the file is gone from the paths "
+                  "(deleted, or moved where they do not match); one that comes back later is "
+                  "read again from the start",
+                  0, 365LL * 24 * 3'600'000),
 };
 
 constexpr const char* kEolHeader = "ferry.eol";
@@ -96,6 +101,7 @@ class FileSource final : public SourceTask {
         key_path_(cfg.str("key") == "path"),
         fp_bytes_(static_cast<uint32_t>(cfg.size("fingerprint_bytes"))),
         buffer_size_(cfg.size("read_buffer")),
+        forget_after_(cfg.duration("forget_after")),
         spans_(cfg.boolean("span.enabled")),
         idle_close_(cfg.duration("span.idle_close")) {}
 
@@ -187,18 +193,57 @@ class FileSource final : public SourceTask {
       host_.warn("no file matches " + join(patterns_) + " yet; will keep looking");
       warned_empty_ = true;
     }
-    for (const auto& path : seen) consider(path);
+    bool collect = now >= next_collect_;
+    std::set<std::string> present;
+    for (const auto& path : seen) {
+      auto key = consider(path);
+      if (collect && key) present.insert(key->partition());
+    }
     if (!batch_) detect_gone(now);
+    if (collect) {
+      forget_gone(now, std::move(present));
+      next_collect_ =
+          now + std::min<std::chrono::milliseconds>(std::max(forget_after_ / 4, scan_interval_),
+                                                    std::chrono::minutes(1));
+    }
     first_scan_ = false;
   }
 
-  void consider(const std::string& path) {
+  // Returns the identity of what `path` is now, if it is a regular file.
+  std::optional<FileKey> consider(const std::string& path) {
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
     FileKey key = FileKey::of(st);
-    if (files_.contains(key) || done_.contains(key)) return;
-    if (awaiting_done_.contains(key.partition())) return;
+    if (files_.contains(key) || done_.contains(key)) return key;
+    if (awaiting_done_.contains(key.partition())) return key;
     open_file(path, st, key);
+    return key;
+  }
+
+  // A file that is no longer under any watched path (tail mode: rotated away and later
+  // deleted; batch mode: removed by someone else) would otherwise keep its position in
+  // the offsets and state files for good, and those are rewritten on every commit.
+  void forget_gone(Clock::time_point now, std::set<std::string> live) {
+    for (const auto& [key, f] : files_) live.insert(f->partition);
+    for (const auto& [p, pending] : awaiting_done_) live.insert(p);
+    std::vector<std::string> expired;
+    auto visit = [&](const std::string& p) {
+      if (live.contains(p)) {
+        unseen_since_.erase(p);
+        return;
+      }
+      auto since = unseen_since_.try_emplace(p, now).first->second;
+      if (now - since >= forget_after_) expired.push_back(p);
+    };
+    for (const auto& [p, record] : known_) visit(p);
+    for (const auto& [p, offset] : committed_)
+      if (!known_.contains(p)) visit(p);
+    for (const auto& p : expired) {
+      auto k = known_.find(p);
+      host_.info("forgetting " + (k != known_.end() ? k->second.path : "file " + p) +
+                 ": not under the watched paths for forget_after");
+      forget(p);
+    }
   }
 
   std::optional<Fingerprint> head_fingerprint(int fd, uint32_t len) {
@@ -435,7 +480,7 @@ class FileSource final : public SourceTask {
         host_.warn("cannot delete " + path + ": " + std::strerror(errno));
       } else {
         host_.info("delivered and deleted " + path);
-        forget(key);
+        forget(key.partition());
       }
     } else if (on_done_.rfind("move:", 0) == 0) {
       auto target =
@@ -444,7 +489,7 @@ class FileSource final : public SourceTask {
         host_.warn("cannot move " + path + " to " + target.string() + ": " + std::strerror(errno));
       } else {
         host_.info("delivered and moved " + path + " to " + target.string());
-        if (!watched(target.string())) forget(key);
+        if (!watched(target.string())) forget(key.partition());
       }
     } else {
       host_.info("delivered " + path);
@@ -455,12 +500,13 @@ class FileSource final : public SourceTask {
   // A delivered file that left the watched paths: its inode may be reused at once (ext4
   // hands a deleted file's inode to the next file created), and a new file under a
   // remembered identity would be taken for the finished one and never read.
-  void forget(const FileKey& key) {
-    std::string partition = key.partition();
-    done_.erase(key);
+  void forget(const std::string& partition) {
+    if (auto key = FileKey::parse(partition)) done_.erase(*key);
     known_.erase(partition);
     committed_.erase(partition);
+    unseen_since_.erase(partition);
     (void)host_.put_state(partition, std::nullopt);
+    (void)host_.forget_offset(partition);
   }
 
   bool watched(const std::string& path) const {
@@ -482,6 +528,7 @@ class FileSource final : public SourceTask {
   bool key_path_;
   uint32_t fp_bytes_;
   size_t buffer_size_ = 0;
+  std::chrono::milliseconds forget_after_;
   bool spans_;
   std::chrono::milliseconds idle_close_;
   std::vector<char> buffer_;
@@ -491,6 +538,8 @@ class FileSource final : public SourceTask {
   std::map<std::string, std::pair<FileKey, std::string>> awaiting_done_;
   std::map<std::string, Offset> committed_;
   std::map<std::string, FileRecord> known_;
+  std::map<std::string, Clock::time_point> unseen_since_;  // known, but under no watched path
+  Clock::time_point next_collect_{};
   std::set<std::string> warned_;
   bool warned_empty_ = false;
   bool ever_matched_ = false;

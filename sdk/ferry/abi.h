@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define FERRY_ABI_VERSION_MAJOR 1u
-#define FERRY_ABI_VERSION_MINOR 4u
+#define FERRY_ABI_VERSION_MINOR 5u
 #define FERRY_MODULE_ENTRY_SYMBOL "ferry_module_entry"
 
 /* Outcome of a call. RETRIABLE: try the same call again later (with backoff).
@@ -189,6 +189,13 @@ typedef struct ferry_host_api {
   ferry_status (*topic_ensure)(ferry_host* host, const char* topic, int32_t partitions,
                                const ferry_header_view* configs, size_t config_count,
                                ferry_error* err);
+  /* ---- ABI 1.5 ---- */
+  /* Sources: drops the committed offset of source partition `partition` (e.g. a file
+   * that was delivered and deleted), so that the stored offsets do not grow with every
+   * partition a long-running source ever had. Call it once the partition's last offset
+   * was reported by `source_committed`; records of the partition emitted afterwards
+   * start it afresh. The removal is saved with the next offset commit. */
+  ferry_status (*offset_forget)(ferry_host* host, ferry_bytes partition, ferry_error* err);
 } ferry_host_api;
 
 typedef struct ferry_task_init {

@@ -108,6 +108,15 @@ class Host {
         err);
   }
 
+  // Sources: the stored offset of `partition` is no longer needed (its input is gone
+  // for good); see ferry_host_api::offset_forget. A no-op on hosts before ABI 1.5.
+  Status forget_offset(std::string_view partition) const {
+    if (api_->struct_size < offsetof(ferry_host_api, offset_forget) + sizeof(void*))
+      return Status::Ok();
+    ferry_error err;
+    return wrap(api_->offset_forget(host_, to_bytes(partition), &err), err);
+  }
+
  private:
   static void thunk(void* user, ferry_bytes k, ferry_bytes v) {
     (*static_cast<const BytesFn*>(user))(std::string_view(k.data, k.len),

@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
 #include "support/temp_dir.hpp"
@@ -43,6 +45,30 @@ std::string source_connector(const std::string& topic, const std::string& paths,
                              const std::string& extra = "") {
   return "plugin = \"file-source\"\ntopic = \"" + topic + "\"\n[config]\npaths = [\"" + paths +
          "\"]\nscan_interval = \"100ms\"\n" + extra;
+}
+
+// The topic holds `n` distinct values, each exactly once.
+void expect_each_value_once(const std::string& topic, size_t n) {
+  auto counts = value_counts(kcat_consume(topic));
+  EXPECT_EQ(counts.size(), n);
+  for (const auto& [v, count] : counts) ASSERT_EQ(count, 1) << v;
+}
+
+// The keys a connector has stored in offsets.json or state.json, except span state.
+std::set<std::string> stored_keys(const std::filesystem::path& file) {
+  std::set<std::string> keys;
+  std::string text = read_file(file);
+  if (text.empty()) return keys;
+  auto doc = nlohmann::json::parse(text);
+  for (const auto& [k, v] : doc["entries"].items())
+    if (!k.starts_with("span:")) keys.insert(k);
+  return keys;
+}
+
+std::string partition_of(const std::filesystem::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return "(missing " + p.string() + ")";
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
 }
 
 }  // namespace
@@ -135,9 +161,7 @@ TEST(FilePipeline, RestartResumesFromTheCheckpointWithoutDuplicates) {
   ferry.start();
   ASSERT_TRUE(wait_until([&] { return kcat_consume(topic).size() >= 1500; }, 60s)) << ferry.log();
   ASSERT_EQ(ferry.stop(), 0) << ferry.log();
-  auto counts = value_counts(kcat_consume(topic));
-  EXPECT_EQ(counts.size(), 1500u);
-  for (const auto& [v, n] : counts) ASSERT_EQ(n, 1) << v;
+  expect_each_value_once(topic, 1500);
 }
 
 TEST(FilePipeline, RotationByRenameCopytruncateAndDeletionLosesAndDuplicatesNothing) {
@@ -174,9 +198,7 @@ TEST(FilePipeline, RotationByRenameCopytruncateAndDeletionLosesAndDuplicatesNoth
   ASSERT_TRUE(have(1500)) << ferry.log();
 
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
-  auto counts = value_counts(kcat_consume(topic));
-  EXPECT_EQ(counts.size(), 1500u);
-  for (const auto& [v, n] : counts) ASSERT_EQ(n, 1) << v;
+  expect_each_value_once(topic, 1500);
 }
 
 TEST(FilePipeline, BatchModeDeletesOnlyAfterDelivery) {
@@ -235,10 +257,84 @@ TEST(FilePipeline, BatchModeReadsANewFileThatReusesADeletedFilesInode) {
     deleted.insert(ino);
   }
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
-  auto counts = value_counts(kcat_consume(topic));
-  EXPECT_EQ(counts.size(), static_cast<size_t>(kFiles * 100));
-  for (const auto& [v, n] : counts) ASSERT_EQ(n, 1) << v;
+  expect_each_value_once(topic, kFiles * 100);
   if (reused == 0) GTEST_SKIP() << "this file system did not reuse a deleted file's inode";
+}
+
+TEST(FilePipeline, BatchModeForgetsTheOffsetsAndStateOfFilesItDeleted) {
+  // A spool directory sees thousands of files a day; what ferry stores for each must go
+  // with the file, or offsets.json (rewritten on every commit) grows without end.
+  TempDir dir;
+  std::string topic = unique_topic("spoolforget");
+  const int kFiles = 30;
+  for (int i = 0; i < kFiles; ++i)
+    dir.write("spool/f" + std::to_string(i) + ".csv",
+              numbered_lines(i * 50 + 1, i * 50 + 50, "row-"));
+  FerryInstance ferry(dir);
+  ferry.add_connector("spool", source_connector(topic, (dir / "spool/*.csv").string(),
+                                                "mode = \"batch\"\non_done = \"delete\"\n"));
+  ferry.start();
+  auto offsets = ferry.state_dir() / "connectors/spool/offsets.json";
+  auto state = ferry.state_dir() / "connectors/spool/state.json";
+  ASSERT_TRUE(wait_until([&] { return std::filesystem::is_empty(dir / "spool"); }, 60s))
+      << ferry.log();
+  EXPECT_TRUE(wait_until([&] { return stored_keys(offsets).empty(); }, 10s))
+      << read_file(offsets) << ferry.log();
+  EXPECT_TRUE(stored_keys(state).empty()) << read_file(state);
+
+  // Still a working connector: a file dropped now is read, and after a restart nothing
+  // is read twice.
+  dir.write("spool/late.csv", numbered_lines(9001, 9050, "row-"));
+  ASSERT_TRUE(wait_until([&] { return !std::filesystem::exists(dir / "spool/late.csv"); }, 30s))
+      << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  EXPECT_TRUE(stored_keys(offsets).empty()) << read_file(offsets);
+  expect_each_value_once(topic, kFiles * 50 + 50);
+}
+
+TEST(FilePipeline, TailModeForgetsARotatedFileOnceItIsGoneForForgetAfter) {
+  TempDir dir;
+  std::string topic = unique_topic("tailforget");
+  auto log = dir / "logs/app.log";
+  dir.write("logs/app.log", numbered_lines(1, 100));
+  FerryInstance ferry(dir);
+  ferry.add_connector("tail", source_connector(topic, log.string(),
+                                               "rotate_wait = \"300ms\"\n"
+                                               "forget_after = \"1s\"\n"));
+  ferry.start();
+  auto offsets = ferry.state_dir() / "connectors/tail/offsets.json";
+  auto state = ferry.state_dir() / "connectors/tail/state.json";
+  auto have = [&](size_t n) {
+    return wait_until([&] { return kcat_consume(topic).size() >= n; }, 60s);
+  };
+  ASSERT_TRUE(have(100)) << ferry.log();
+  std::string old_partition = partition_of(log);
+  ASSERT_TRUE(wait_until([&] { return stored_keys(offsets).contains(old_partition); }, 10s))
+      << read_file(offsets);
+
+  // Rotated away (the new name is not watched), then a new file under the old name.
+  std::filesystem::rename(log, dir / "logs/app.log.1");
+  dir.write("logs/app.log", numbered_lines(101, 200));
+  ASSERT_TRUE(have(200)) << ferry.log();
+  std::string new_partition = partition_of(log);
+  ASSERT_NE(new_partition, old_partition);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return stored_keys(offsets) == std::set<std::string>{new_partition} &&
+               stored_keys(state) == std::set<std::string>{new_partition};
+      },
+      15s))
+      << "offsets: " << read_file(offsets) << "\nstate: " << read_file(state) << ferry.log();
+  EXPECT_NE(ferry.log().find("forgetting " + (dir / "logs/app.log").string()), std::string::npos)
+      << ferry.log();
+
+  // The file still watched kept its position: a restart reads only what is new.
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  append(log, numbered_lines(201, 250));
+  ferry.start();
+  ASSERT_TRUE(have(250)) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  expect_each_value_once(topic, 250);
 }
 
 TEST(FilePipeline, BatchModeOnDoneFollowsTheLastDeliveryNotTheFlushInterval) {
@@ -263,9 +359,7 @@ TEST(FilePipeline, BatchModeOnDoneFollowsTheLastDeliveryNotTheFlushInterval) {
   ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(dir / "done/a.log"); }, 60s))
       << ferry.log();
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
-  auto counts = value_counts(kcat_consume(topic));
-  EXPECT_EQ(counts.size(), 1000u);
-  for (const auto& [v, n] : counts) ASSERT_EQ(n, 1) << v;
+  expect_each_value_once(topic, 1000);
 }
 
 TEST(FilePipeline, SinkRotatesBySizeAndLosesNoLine) {

@@ -69,4 +69,44 @@ TEST(SourceOffsetTracker, ManyRecordsKeepPointersValid) {
   EXPECT_EQ(t.take_committable().at("p"), "100000");
 }
 
+TEST(SourceOffsetTracker, AForgottenPartitionCommitsNothingUntilItIsUsedAgain) {
+  SourceOffsetTracker t;
+  t.ack(t.add("gone", "7", 1));
+  t.ack(t.add("kept", "3", 1));
+  EXPECT_TRUE(t.has_committable());
+  t.forget("gone");
+  EXPECT_EQ(t.take_committable(), (std::map<std::string, std::string>{{"kept", "3"}}));
+  t.forget("gone");  // twice, or never seen: nothing happens
+  t.forget("never");
+  EXPECT_FALSE(t.has_committable());
+  // The same name used again (a new file under a reused inode) starts afresh.
+  t.ack(t.add("gone", "2", 1));
+  EXPECT_EQ(t.take_committable(), (std::map<std::string, std::string>{{"gone", "2"}}));
+}
+
+TEST(SourceOffsetTracker, ForgettingWithRecordsInFlightStillCommitsThem) {
+  SourceOffsetTracker t;
+  t.ack(t.add("p", "1", 1));
+  auto* b = t.add("p", "2", 1);
+  t.forget("p");  // "1" is dropped; "2" is still on its way to Kafka
+  EXPECT_FALSE(t.has_committable());
+  EXPECT_EQ(t.in_flight_records(), 1u);
+  t.ack(b);
+  EXPECT_EQ(t.take_committable(), (std::map<std::string, std::string>{{"p", "2"}}));
+}
+
+TEST(SourceOffsetTracker, RestoreGivesBackWhatAFailedSaveTookUnlessSomethingNewerCame) {
+  SourceOffsetTracker t;
+  t.ack(t.add("a", "1", 1));
+  t.ack(t.add("b", "1", 1));
+  t.ack(t.add("c", "1", 1));
+  auto taken = t.take_committable();
+  ASSERT_EQ(taken.size(), 3u);
+  t.ack(t.add("a", "2", 1));  // newer than what was taken
+  t.forget("c");              // forgotten meanwhile: not brought back
+  t.restore(taken);
+  EXPECT_EQ(t.take_committable(), (std::map<std::string, std::string>{{"a", "2"}, {"b", "1"}}));
+  EXPECT_FALSE(t.has_committable());
+}
+
 }  // namespace ferry::runtime
