@@ -81,10 +81,15 @@ void SinkRunner::restore_spans(const std::set<TopicPartition>& partitions) {
     if (!j.is_array()) return;
     std::set<TopicPartition> tps;
     bool ours = false;
-    for (const auto& e : j) {
-      TopicPartition tp{e.at(0).get<std::string>(), e.at(1).get<int32_t>()};
-      ours = ours || partitions.contains(tp);
-      tps.insert(tp);
+    try {
+      for (const auto& e : j) {
+        TopicPartition tp{e.at(0).get<std::string>(), e.at(1).get<int32_t>()};
+        ours = ours || partitions.contains(tp);
+        tps.insert(tp);
+      }
+    } catch (const std::exception& e) {
+      log_->warn("ignoring unreadable span state {}: {}", k, e.what());
+      return;
     }
     if (ours) found.emplace_back(k.substr(spans::kStateKeyPrefix.size()), std::move(tps));
   });

@@ -1,6 +1,8 @@
 #include "runtime/task_supervisor.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -76,12 +78,19 @@ void TaskSupervisor::loop() {
     set_state(TaskState::kRunning);
     auto started = std::chrono::steady_clock::now();
     Status result;
-    if (env_.connector->descriptor->kind == FERRY_KIND_SOURCE) {
-      SourceRunner runner(env_);
-      result = runner.run(stop_);
-    } else {
-      SinkRunner runner(env_);
-      result = runner.run(stop_);
+    // An exception out of a runner (unreadable saved state, out of memory) fails this
+    // task, which restarts with backoff; it must not end the process and every other
+    // connector with it.
+    try {
+      if (env_.connector->descriptor->kind == FERRY_KIND_SOURCE) {
+        SourceRunner runner(env_);
+        result = runner.run(stop_);
+      } else {
+        SinkRunner runner(env_);
+        result = runner.run(stop_);
+      }
+    } catch (const std::exception& e) {
+      result = Status::Fatal(std::string("task stopped by an unexpected error: ") + e.what());
     }
     if (result.ok() && stop_) break;
     set_state(TaskState::kFailed, result.message());

@@ -28,6 +28,14 @@ std::string id_text(const nlohmann::json& v) {
   return {};
 }
 
+// The message's "type", or "" (json::value would throw for a non-string one, and
+// anyone can write to the input topic).
+std::string type_of(const nlohmann::json& j) {
+  if (!j.is_object()) return {};
+  auto it = j.find("type");
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 // Up to 1000 messages, waiting at most 20 ms for the first.
 std::vector<kafka::MessagePtr> poll_batch(rd_kafka_t* consumer) {
   std::vector<kafka::MessagePtr> batch;
@@ -170,7 +178,7 @@ bool GroupCollector::route() {
   for (const auto& m : batch) {
     auto j = nlohmann::json::parse(static_cast<const char*>(m->payload),
                                    static_cast<const char*>(m->payload) + m->len, nullptr, false);
-    std::string type = j.is_object() ? j.value("type", "") : "";
+    std::string type = type_of(j);
     if (type == kSuccess || type == kFailure) continue;  // our own output on a shared topic
     std::string key;
     if (type == kCreate) key = id_text(j.value("id", nlohmann::json()));
@@ -192,7 +200,7 @@ bool GroupCollector::route() {
 
 void GroupCollector::apply(const nlohmann::json& e, int64_t ts, int32_t partition) {
   int64_t now = now_ms();
-  std::string type = e.value("type", "");
+  std::string type = type_of(e);
   std::string id = type == kCreate ? id_text(e.value("id", nlohmann::json()))
                                    : id_text(e.value("group", nlohmann::json()));
   Group& g = groups_[id];
@@ -377,10 +385,15 @@ std::set<int32_t> GroupCollector::restore(const std::set<int32_t>& partitions,
             nlohmann::json::parse(static_cast<const char*>(m->payload),
                                   static_cast<const char*>(m->payload) + m->len, nullptr, false);
         if (j.is_object()) {
-          Group g = group_from(j);
-          g.partition = m->partition;
-          groups_[key] = std::move(g);
-          ++records;
+          try {
+            Group g = group_from(j);
+            g.partition = m->partition;
+            groups_[key] = std::move(g);
+            ++records;
+          } catch (const std::exception& e) {
+            log_->error("collector: ignoring unreadable state of group {} at {}[{}]@{}: {}", key,
+                        rd_kafka_topic_name(m->rkt), m->partition, m->offset, e.what());
+          }
         }
       }
       if (m->offset + 1 >= ends[m->partition]) {
@@ -466,7 +479,13 @@ bool GroupCollector::collect() {
   for (const auto& m : batch) {
     auto j = nlohmann::json::parse(static_cast<const char*>(m->payload),
                                    static_cast<const char*>(m->payload) + m->len, nullptr, false);
-    if (j.is_object()) apply(j, rd_kafka_message_timestamp(m.get(), nullptr), m->partition);
+    if (!j.is_object()) continue;
+    try {
+      apply(j, rd_kafka_message_timestamp(m.get(), nullptr), m->partition);
+    } catch (const std::exception& e) {
+      log_->warn("ignoring message at {}[{}]@{}: {}", rd_kafka_topic_name(m->rkt), m->partition,
+                 m->offset, e.what());
+    }
   }
   check_timeouts();
   if (batch.empty()) return true;

@@ -63,21 +63,28 @@ SpanLedger::SpanLedger(SpanPublisher& publisher, std::string connector, std::str
       log_->warn("ignoring unreadable span state {}", k);
       return;
     }
-    uint32_t owner = j.value("task", uint32_t{0});
-    if (owner != task_ && !(owner >= task_count && task_ == 0)) return;
     auto s = std::make_unique<Span>();
-    s->id = k.substr(kStateKeyPrefix.size());
-    s->key = j.value("key", "");
-    s->attrs = j.value("attrs", nlohmann::json::object());
-    s->opened_at_ms = j.value("opened_at", int64_t{0});
-    s->last_seq = s->committable_seq = s->committed_seq = j.value("seq", uint64_t{0});
-    s->closed = j.value("closed", false);
-    s->final = final_from(j.value("final", ""));
-    s->reason = j.value("reason", "");
-    const nlohmann::json offsets_saved = j.value("offsets", nlohmann::json::object());
-    for (const auto& [topic, parts] : offsets_saved.items())
-      for (const auto& [p, r] : parts.items())
-        s->ranges[topic][std::stoi(p)] = {r.at(0).get<int64_t>(), r.at(1).get<int64_t>()};
+    try {
+      uint32_t owner = j.value("task", uint32_t{0});
+      if (owner != task_ && !(owner >= task_count && task_ == 0)) return;
+      s->id = k.substr(kStateKeyPrefix.size());
+      s->key = j.value("key", "");
+      s->attrs = j.value("attrs", nlohmann::json::object());
+      s->opened_at_ms = j.value("opened_at", int64_t{0});
+      s->last_seq = s->committable_seq = s->committed_seq = j.value("seq", uint64_t{0});
+      s->closed = j.value("closed", false);
+      s->final = final_from(j.value("final", ""));
+      s->reason = j.value("reason", "");
+      const nlohmann::json offsets_saved = j.value("offsets", nlohmann::json::object());
+      for (const auto& [topic, parts] : offsets_saved.items())
+        for (const auto& [p, r] : parts.items())
+          s->ranges[topic][std::stoi(p)] = {r.at(0).get<int64_t>(), r.at(1).get<int64_t>()};
+    } catch (const std::exception& e) {
+      // A hand-edited or foreign state file: the span is not resumed (its records are
+      // still delivered; its events are not announced), the task still starts.
+      log_->warn("ignoring unreadable span state {}: {}", k, e.what());
+      return;
+    }
     s->dirty = false;
     s->used = false;
     Span* raw = s.get();

@@ -107,7 +107,13 @@ void SpanTracker::run() {
                                      static_cast<const char*>(m->payload) + m->len, nullptr, false);
       std::lock_guard lock(mu_);
       read_upto_[m->partition] = m->offset + 1;
-      if (j.is_object()) apply(m->partition, j);
+      if (!j.is_object()) continue;
+      try {
+        apply(m->partition, j);
+      } catch (const std::exception& e) {
+        // Anyone can write to the span topic; a field of the wrong type skips the event.
+        log_->warn("span topic: ignoring event at [{}]@{}: {}", m->partition, m->offset, e.what());
+      }
     }
     kafka::MessagePtr ignored(rd_kafka_consumer_poll(owner_.get(), 0));
     auto now = std::chrono::steady_clock::now();

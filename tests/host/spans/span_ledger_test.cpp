@@ -102,4 +102,24 @@ TEST_F(SpanLedgerTest, EachTaskResumesOnlyItsOwnSpans) {
   EXPECT_EQ(only.span_for("file-1")->id, id);
 }
 
+TEST_F(SpanLedgerTest, UnreadableSavedSpansAreSkippedAndTheRestResumed) {
+  std::string id;
+  {
+    SpanLedger ledger(*publisher_, "c", "topic", 0, *offsets_, log_);
+    id = ledger.span_for("good")->id;
+    ASSERT_FALSE(offsets_->update(ledger.take_changes()).has_value());
+  }
+  // Hand-edited or written by something else: fields of the wrong type.
+  ASSERT_FALSE(
+      offsets_
+          ->update({{std::string(kStateKeyPrefix) + "bad-offsets",
+                     R"({"key":"b1","offsets":{"topic":{"0":["x","y"]}}})"},
+                    {std::string(kStateKeyPrefix) + "bad-seq", R"({"key":"b2","seq":"7"})"},
+                    {std::string(kStateKeyPrefix) + "not-json", "{"}})
+          .has_value());
+  SpanLedger again(*publisher_, "c", "topic", 0, *offsets_, log_);
+  EXPECT_EQ(again.tracked_count(), 1u);
+  EXPECT_EQ(again.span_for("good")->id, id);
+}
+
 }  // namespace ferry::spans
