@@ -300,7 +300,7 @@ std::map<std::string, std::optional<std::string>> SpanLedger::take_changes() {
       it = spans_.erase(it);
       continue;
     }
-    out[key] = state_json(s).dump();
+    out[key] = state_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     ++it;
   }
   return out;

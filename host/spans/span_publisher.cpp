@@ -83,7 +83,8 @@ void SpanPublisher::publish(const std::string& type, const std::string& span_id,
   event["span"] = span_id;
   event["host"] = host_id_;
   event["at"] = format_time(now_ms());
-  std::string value = event.dump();
+  // Attributes come from outside (a file name need not be UTF-8): replace, not throw.
+  std::string value = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   std::call_once(rkt_once_,
                  [&] { rkt_.reset(rd_kafka_topic_new(producer_.get(), topic_.c_str(), nullptr)); });
   auto* opaque = on_ack ? new AckFn(std::move(on_ack)) : nullptr;

@@ -50,6 +50,27 @@ void append_column(std::string& out, SQLSMALLINT type, const std::string& v) {
   append_json_string(out, v);  // decimals stay exact strings
 }
 
+// The last incrementing/timestamp value in the stored offset, byte for byte: a value
+// that is not UTF-8 (a latin1 column) cannot be a JSON string, so it goes as base64.
+void put_offset_text(nlohmann::json& off, const std::string& name, const std::string& v) {
+  if (is_utf8(v)) {
+    off[name] = v;
+    return;
+  }
+  std::string b64;
+  append_base64(b64, v);
+  off[name + "_base64"] = b64;
+}
+
+std::optional<std::string> offset_text(const nlohmann::json& off, const std::string& name) {
+  if (auto it = off.find(name); it != off.end() && it->is_string()) return it->get<std::string>();
+  std::string v;
+  if (auto it = off.find(name + "_base64");
+      it != off.end() && it->is_string() && base64_decode(it->get<std::string>(), v))
+    return v;
+  return std::nullopt;
+}
+
 }  // namespace
 
 QueryPoller::QueryPoller(const Host& host, const Config& cfg)
@@ -102,8 +123,8 @@ Status QueryPoller::start() {
       if (partition != t.partition) continue;
       auto j = nlohmann::json::parse(offset, nullptr, false);
       if (!j.is_object()) continue;
-      if (j.contains("inc") && j["inc"].is_string()) t.last_inc = j["inc"].get<std::string>();
-      if (j.contains("ts") && j["ts"].is_string()) t.last_ts = j["ts"].get<std::string>();
+      if (auto v = offset_text(j, "inc")) t.last_inc = std::move(*v);
+      if (auto v = offset_text(j, "ts")) t.last_ts = std::move(*v);
     }
   });
   for (const auto& t : tables_)
@@ -257,8 +278,9 @@ Status QueryPoller::poll_table(Table& t, uint32_t max_records, uint32_t& emitted
     key_buf_ += '}';
     t.last_inc = row[t.inc];
     if (t.ts) t.last_ts = row[*t.ts];
-    nlohmann::json off = {{"inc", *t.last_inc}};
-    if (t.last_ts) off["ts"] = *t.last_ts;
+    nlohmann::json off = nlohmann::json::object();
+    put_offset_text(off, "inc", *t.last_inc);
+    if (t.last_ts) put_offset_text(off, "ts", *t.last_ts);
     offset_buf_ = off.dump();
 
     if (spans_ && span.empty()) {

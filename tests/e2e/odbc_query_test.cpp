@@ -98,6 +98,35 @@ TEST_F(OdbcQuery, SqliteIncrementingEveryRowOnceAcrossRestarts) {
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }
 
+TEST_F(OdbcQuery, AnIncrementingValueThatIsNotUtf8IsKeptExactlyInTheOffset) {
+  // A latin1 text key: JSON cannot hold its bytes, so saving the offset used to throw and
+  // the task failed on that row after every restart.
+  TempDir dir;
+  std::string db = (dir / "l1.db").string(), topic = unique_topic("lite-latin1");
+  sqlite(db,
+         "CREATE TABLE names (id TEXT PRIMARY KEY, v TEXT);"
+         "INSERT INTO names VALUES ('a1', 'first'), (CAST(x'62e9' AS TEXT), 'latin1');");
+  FerryInstance ferry(dir);
+  ferry.add_connector(
+      "q", query_connector(topic, "Driver=SQLite3;Database=" + db, "names", "delay = \"0s\"\n"));
+  ferry.start();
+  auto values = [&] {
+    std::vector<std::string> out;
+    for (const auto& m : kcat_consume(topic, end_offset(topic)))
+      out.push_back(json::parse(m.value.value_or("null"))["v"].get<std::string>());
+    return out;
+  };
+  ASSERT_TRUE(wait_until([&] { return values().size() == 2; }, 60s)) << ferry.log();
+  EXPECT_EQ(json::parse(*kcat_consume(topic, 2).back().value)["id"], "b\xef\xbf\xbd");
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  // Restarted from the saved value (b, then byte E9): only the new row comes.
+  sqlite(db, "INSERT INTO names VALUES ('c1', 'after restart');");
+  ferry.start();
+  ASSERT_TRUE(wait_until([&] { return values().size() >= 3; }, 60s)) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+  EXPECT_EQ(values(), (std::vector<std::string>{"first", "latin1", "after restart"}));
+}
+
 TEST_F(OdbcQuery, SqliteTimestampAndIncrementingSeesUpdatedRows) {
   TempDir dir;
   std::string db = (dir / "t.db").string(), topic = unique_topic("lite-ts");

@@ -541,6 +541,26 @@ TEST(Spans, ASpanWhoseFileVanishedWhileStoppedExpiresAndIsDropped) {
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }
 
+TEST(Spans, AFileWhoseNameIsNotUtf8IsDeliveredAndAnnounced) {
+  // A latin1 file name: JSON cannot carry its bytes, and producing the span events used
+  // to throw, failing the task on every restart without delivering the file.
+  TempDir dir;
+  std::string topic = unique_topic("spans-latin1");
+  std::string span_topic = unique_topic("spans-events");
+  dir.write("in/caf\xe9.txt", lines(1, 10, "a"));
+  FerryInstance ferry(dir, spans_section(span_topic));
+  ferry.add_connector("src", batch_source(topic, dir / "in/*.txt"));
+  ferry.start();
+  std::vector<json> events;
+  ASSERT_TRUE(wait_for_event(span_topic, "span.delivered", 60s, events)) << ferry.log();
+  auto opened = of_type(events, "span.opened");
+  ASSERT_EQ(opened.size(), 1u);
+  EXPECT_EQ(opened[0]["attrs"]["path"], (dir / "in/caf\xef\xbf\xbd.txt").string());
+  EXPECT_EQ(of_type(events, "span.delivered")[0]["count"], 10);
+  EXPECT_EQ(kcat_consume(topic).size(), 10u);
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+}
+
 TEST(Spans, EventsOfTheWrongShapeOnTheSpanTopicAreSkipped) {
   // Anyone can write to the span topic; a tracker that met a field of an unexpected
   // type used to throw out of its thread and end the process.
