@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "support/mutations.hpp"
+
 namespace ferry::sensors::mqtt {
 namespace {
 
@@ -149,6 +151,53 @@ TEST(MqttCodec, ConnackAndSubackAreRead) {
   ASSERT_EQ(parse_suback(p, id, granted), "");
   EXPECT_EQ(id, 1);
   EXPECT_EQ(granted, (std::vector<uint8_t>{1, 0x80}));
+}
+
+TEST(MqttCodec, CorruptedStreamsAreSplitIntoPacketsInsideThemOrRefused) {
+  // What one read() could bring from a broker, then damaged in every way the mutations
+  // produce: each packet split off lies inside the input, and parsing one either fails
+  // or returns views inside it.
+  const std::string stream = bytes({0x20, 2, 1, 0}) + publish("t/1", "21.5", 1, 1) +
+                             bytes({0x90, 4, 0, 1, 1, 0x80}) + publish("t/2", "", 0, 0) +
+                             bytes({0x40, 2, 0, 7}) + bytes({0xd0, 0}) +
+                             publish("big", std::string(200, 'b'), 1, 3);
+  size_t packets = 0, refused = 0;  // refused: PUBLISH packets parse_publish turned down
+  for (const std::string& input : test::mutations(stream, 20'000)) {
+    std::string_view rest = input;
+    for (;;) {
+      Packet p;
+      Split s = split_packet(rest, p);
+      if (s.status == Split::Status::kNeedMore) {
+        ASSERT_TRUE(s.total == 0 || s.total > rest.size()) << test::printable(input);
+        break;
+      }
+      if (s.status == Split::Status::kMalformed) break;
+      ASSERT_GT(s.consumed, 0u) << test::printable(input);
+      ASSERT_LE(s.consumed, rest.size()) << test::printable(input);
+      ASSERT_TRUE(test::inside(p.body, rest.substr(0, s.consumed))) << test::printable(input);
+      ++packets;
+      Publish pub;
+      Connack ack;
+      uint16_t id = 0;
+      std::vector<uint8_t> granted;
+      if (parse_publish(p, pub).empty()) {
+        ASSERT_TRUE(test::inside(pub.topic, p.body) && test::inside(pub.payload, p.body))
+            << test::printable(input);
+        ASSERT_LE(pub.qos, 2);
+      } else if (p.type() == PacketType::kPublish) {
+        ++refused;
+      }
+      (void)parse_connack(p, ack);
+      (void)parse_packet_id(p, id);
+      if (parse_suback(p, id, granted).empty()) {
+        ASSERT_LE(granted.size(), p.body.size());
+      }
+      rest.remove_prefix(s.consumed);
+    }
+  }
+  // The mutations reach both outcomes, or the test would prove little.
+  EXPECT_GT(packets, 20'000u);
+  EXPECT_GT(refused, 100u);
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "support/mutations.hpp"
+
 namespace ferry::sensors {
 namespace {
 
@@ -100,6 +104,37 @@ TEST(MqttPayload, BadPayloadsSayWhy) {
     EXPECT_FALSE(p.reading) << c.payload;
     EXPECT_NE(p.error.find(c.error), std::string::npos) << c.payload << " -> " << p.error;
   }
+}
+
+TEST(MqttPayload, CorruptedPayloadsAndTopicsAreReadingsOrSayWhy) {
+  // Devices send what they send: every damaged payload or topic gives a finite reading
+  // or an error, never both and never neither.
+  PayloadOptions opts;
+  opts.value_field = "data.temp";
+  opts.time_field = "data.time";
+  opts.unit_field = "data.unit";
+  opts.layouts = {split_topic("_/site/device/measurement")};
+  size_t readings = 0, errors = 0;
+  auto check = [&](std::string_view topic, std::string_view payload) {
+    auto p = parse(topic, payload, opts);
+    ASSERT_NE(p.reading.has_value(), !p.error.empty())
+        << test::printable(topic) << " " << test::printable(payload);
+    if (p.reading) {
+      ASSERT_TRUE(std::isfinite(p.reading->value)) << test::printable(payload);
+      ++readings;
+    } else {
+      ++errors;
+    }
+  };
+  const std::string payload =
+      R"({"data": {"temp": -7.25e1, "unit": "C", "time": "2025-11-22T13:00:00.5+01:00"}})";
+  for (const auto& m : test::mutations(payload, 20'000)) check("plant/berlin/press-7/temp", m);
+  for (const auto& m : test::mutations("plant/berlin/press-7/temp", 2'000, 2)) check(m, payload);
+  opts.time_field.clear();
+  opts.format = PayloadFormat::kNumber;
+  for (const auto& m : test::mutations(" 21.5e-3 ", 5'000, 3)) check("a/b", m);
+  EXPECT_GT(readings, 1'000u);
+  EXPECT_GT(errors, 1'000u);
 }
 
 TEST(MqttPayload, OversizedPayloadIsRejectedBeforeParsing) {
