@@ -53,27 +53,4 @@ std::optional<std::string> base64_decode(std::string_view in) {
   return out;
 }
 
-bool is_valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    uint8_t c = uint8_t(s[i]);
-    size_t n = 0;
-    if (c < 0x80)
-      n = 0;
-    else if ((c >> 5) == 6)
-      n = 1;
-    else if ((c >> 4) == 14)
-      n = 2;
-    else if ((c >> 3) == 30)
-      n = 3;
-    else
-      return false;
-    if (i + n >= s.size()) return false;
-    for (size_t k = 1; k <= n; ++k)
-      if ((uint8_t(s[i + k]) >> 6) != 2) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 }  // namespace ferry

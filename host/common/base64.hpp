@@ -9,6 +9,5 @@ namespace ferry {
 
 std::string base64_encode(std::string_view in);
 std::optional<std::string> base64_decode(std::string_view in);
-bool is_valid_utf8(std::string_view s);
 
 }  // namespace ferry

@@ -4,13 +4,14 @@
 
 #include "common/atomic_file.hpp"
 #include "common/base64.hpp"
+#include "ferry/json_text.hpp"
 
 namespace ferry::runtime {
 namespace {
 
 // Offsets are opaque bytes; keep them readable in the file when they are text.
 std::string encode(const std::string& s) {
-  if (is_valid_utf8(s) && s.rfind("base64:", 0) != 0) return s;
+  if (is_utf8(s) && s.rfind("base64:", 0) != 0) return s;
   return "base64:" + base64_encode(s);
 }
 std::optional<std::string> decode(const std::string& s) {

@@ -24,6 +24,9 @@ TEST(DurableMap, PersistsAcrossReopen) {
   EXPECT_EQ(again->get("bin\xff\x00key"), std::string("v\x01", 2));
   ASSERT_FALSE(again->update({{"65024:12", std::nullopt}}));
   EXPECT_FALSE(DurableMap::open(dir / "c/offsets.json", err)->get("65024:12"));
+  // Almost UTF-8 (an overlong '/', a surrogate): JSON text cannot hold these either.
+  ASSERT_FALSE(again->update({{"overÀ¯long", "surí rogate"}}));
+  EXPECT_EQ(DurableMap::open(dir / "c/offsets.json", err)->get("overÀ¯long"), "surí rogate");
 }
 
 // Each update rewrites the file from the entries' kept lines plus the changed ones:
