@@ -90,7 +90,10 @@ std::optional<std::string> DurableMap::update(
   std::map<std::string, std::optional<Entry>> staged;
   size_t bytes = line_bytes_;
   for (const auto& [k, v] : changes) {
-    if (auto it = entries_.find(k); it != entries_.end()) bytes -= it->second.line.size();
+    auto it = entries_.find(k);
+    // Erasing what is not there, or writing what is, changes nothing on disk.
+    if (it == entries_.end() ? !v : v && it->second.value == *v) continue;
+    if (it != entries_.end()) bytes -= it->second.line.size();
     if (v) {
       Entry e = make_entry(k, *v);
       bytes += e.line.size();
@@ -99,6 +102,7 @@ std::optional<std::string> DurableMap::update(
       staged.emplace(k, std::nullopt);
     }
   }
+  if (staged.empty()) return std::nullopt;
   std::string doc;
   doc.reserve(bytes + 2 * (entries_.size() + staged.size()) + 64);
   doc += "{\n \"entries\": {";

@@ -61,6 +61,7 @@ constexpr ferry_option kOptions[] = {
 };
 
 constexpr const char* kEolHeader = "ferry.eol";
+constexpr size_t kForgetPerPass = 64;
 
 struct Tracked {
   FileKey key;
@@ -238,6 +239,9 @@ class FileSource final : public SourceTask {
     for (const auto& [p, record] : known_) visit(p);
     for (const auto& [p, offset] : committed_)
       if (!known_.contains(p)) visit(p);
+    // Each forgotten file with state costs a state write; a few per pass keep a scan
+    // short when many files left at once (the rest go in the next passes).
+    if (expired.size() > kForgetPerPass) expired.resize(kForgetPerPass);
     for (const auto& p : expired) {
       auto k = known_.find(p);
       host_.info("forgetting " + (k != known_.end() ? k->second.path : "file " + p) +
@@ -502,11 +506,11 @@ class FileSource final : public SourceTask {
   // remembered identity would be taken for the finished one and never read.
   void forget(const std::string& partition) {
     if (auto key = FileKey::parse(partition)) done_.erase(*key);
-    known_.erase(partition);
+    bool had_state = known_.erase(partition) > 0;
     committed_.erase(partition);
     unseen_since_.erase(partition);
-    (void)host_.put_state(partition, std::nullopt);
-    (void)host_.forget_offset(partition);
+    if (had_state) (void)host_.put_state(partition, std::nullopt);
+    (void)host_.forget_offset(partition);  // saved with the next offset commit, batched
   }
 
   bool watched(const std::string& path) const {

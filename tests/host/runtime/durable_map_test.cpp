@@ -76,6 +76,22 @@ TEST(DurableMap, ManyMixedUpdatesLeaveTheFileEqualToAPlainMap) {
   ASSERT_FALSE(m->update({}));  // an empty map still writes a valid document
 }
 
+TEST(DurableMap, AnUpdateThatChangesNothingDoesNotRewriteTheFile) {
+  // file-source forgets files by the thousand; erasing keys that are not there must not
+  // cost a rewrite and an fsync each.
+  test::TempDir dir;
+  std::string err;
+  auto m = DurableMap::open(dir / "state.json", err);
+  ASSERT_TRUE(m) << err;
+  ASSERT_FALSE(m->update({{"a", "1"}}));
+  std::filesystem::remove(dir / "state.json");  // a write would bring it back
+  ASSERT_FALSE(m->update({{"gone", std::nullopt}, {"a", "1"}}));
+  ASSERT_FALSE(m->update({}));
+  EXPECT_FALSE(std::filesystem::exists(dir / "state.json"));
+  ASSERT_FALSE(m->update({{"gone", std::nullopt}, {"a", "2"}}));  // one real change: all of it
+  EXPECT_EQ(DurableMap::open(dir / "state.json", err)->get("a"), "2");
+}
+
 TEST(DurableMap, ALeftoverTempFileFromACrashDoesNotCorruptState) {
   test::TempDir dir;
   std::string err;
