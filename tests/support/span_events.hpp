@@ -70,4 +70,15 @@ inline testing::AssertionResult wait_for_completions(const std::string& span_top
          << span_summary(events);
 }
 
+// Waits until an event of `type` is in the span topic; `events` holds the last read.
+inline bool wait_for_event(const std::string& span_topic, const std::string& type,
+                           std::chrono::milliseconds timeout, std::vector<json>& events) {
+  return wait_until(
+      [&] {
+        events = span_events(span_topic);
+        return !of_type(events, type).empty();
+      },
+      timeout);
+}
+
 }  // namespace ferry::test
