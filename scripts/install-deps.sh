@@ -4,7 +4,7 @@
 set -euo pipefail
 
 BUILD_PKGS=(
-  build-essential cmake ninja-build pkg-config clang-format
+  build-essential cmake ninja-build pkg-config clang-format clang libfuzzer-14-dev
   librdkafka-dev libboost-dev libboost-filesystem-dev libtomlplusplus-dev
   libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev nlohmann-json3-dev
   rapidjson-dev libsystemd-dev prometheus-cpp-dev libssl-dev

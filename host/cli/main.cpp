@@ -9,6 +9,7 @@
 #include "cli/plugin_docs.hpp"
 #include "cli/spans_command.hpp"
 #include "common/logging.hpp"
+#include "common/state_dir_lock.hpp"
 #include "config/config_loader.hpp"
 #include "ferry/abi.h"
 #include "runtime/worker.hpp"
@@ -74,6 +75,12 @@ int cmd_run(const std::string& worker_flag, const std::vector<std::string>& file
   std::filesystem::create_directories(l.worker.state_dir, ec);
   if (ec) {
     log->critical("cannot create state_dir {}: {}", l.worker.state_dir.string(), ec.message());
+    return 2;
+  }
+  std::string lock_error;
+  auto lock = StateDirLock::acquire(l.worker.state_dir, lock_error);
+  if (!lock) {
+    log->critical("{}", lock_error);
     return 2;
   }
   runtime::Worker worker(l.worker, l.catalog, files);

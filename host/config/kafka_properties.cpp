@@ -46,8 +46,21 @@ KafkaProperties read_kafka_properties(const toml::table* table, const std::strin
 }
 
 bool is_secret_property(const std::string& name) {
-  return name.find("password") != std::string::npos || name.find("secret") != std::string::npos ||
-         name.find("sasl.oauthbearer.config") != std::string::npos;
+  // Anything that carries key material or a credential in librdkafka's property names:
+  // ssl.key.pem, ssl.key.password, ssl.keystore.*, sasl.password,
+  // sasl.oauthbearer.client.secret / .config / .extensions, sasl.kerberos.keytab, ...
+  static constexpr std::string_view kParts[] = {"password",
+                                                "secret",
+                                                ".pem",
+                                                ".key",
+                                                "keystore",
+                                                "sasl.oauthbearer.config",
+                                                "sasl.oauthbearer.extensions",
+                                                "credential",
+                                                "token"};
+  for (auto part : kParts)
+    if (name.find(part) != std::string::npos) return true;
+  return false;
 }
 
 }  // namespace ferry::config

@@ -61,6 +61,7 @@ struct Checker {
   const std::string& path;
   std::string_view where;
   Diagnostics& diags;
+  References references;
 
   void error(const toml::node& node, const ferry_option& opt, const std::string& msg) {
     diags.add(
@@ -73,6 +74,7 @@ struct Checker {
                                   OptionValue& out) {
     const auto* s = node.as_string();
     if (s == nullptr) return std::nullopt;
+    if (references == References::kLiteral) return s->get();
     auto r = substitute(s->get());
     if (!r.ok) {
       error(node, opt, r.error);
@@ -309,9 +311,9 @@ AbiConfig::AbiConfig(const Options& options) {
 
 Options validate_options(const toml::table* table, std::span<const ferry_option> schema,
                          const std::string& path, std::string_view where, Diagnostics& diags,
-                         std::span<const std::string_view> ignored) {
+                         std::span<const std::string_view> ignored, References references) {
   Options result;
-  Checker check{path, where, diags};
+  Checker check{path, where, diags, references};
   std::vector<std::string> known;
   for (const auto& opt : schema) known.emplace_back(opt.name);
 

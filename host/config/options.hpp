@@ -59,12 +59,18 @@ class AbiConfig {
   std::vector<ferry_config_entry> entries_;
 };
 
+// Whether `${VAR}` and `${file:...}` in string values are expanded: only in files the
+// operator wrote. Values that arrive over the network are checked as given, or a
+// request could read any environment variable or file through the error messages.
+enum class References { kExpand, kLiteral };
+
 // Checks `table` (may be null: treated as empty) against `schema`, reporting every
 // problem into `diags` located in `path`. `where` names the section for messages,
 // e.g. "[config]". Keys listed in `ignored` are left for the caller to check.
 Options validate_options(const toml::table* table, std::span<const ferry_option> schema,
                          const std::string& path, std::string_view where, Diagnostics& diags,
-                         std::span<const std::string_view> ignored = {});
+                         std::span<const std::string_view> ignored = {},
+                         References references = References::kExpand);
 
 // "did you mean" candidate among `known`, or empty.
 std::string closest_match(std::string_view word, const std::vector<std::string>& known);

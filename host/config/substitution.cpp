@@ -1,23 +1,48 @@
 #include "config/substitution.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <cstring>
 
 #include "common/secrets.hpp"
+#include "common/unique_fd.hpp"
 
 namespace ferry::config {
 namespace {
 
+// Secrets are small; a cap keeps `${file:/dev/zero}` or a huge log from filling memory.
+constexpr size_t kMaxSecretFileBytes = 1 << 20;
+
 std::optional<std::string> read_secret_file(const std::string& path, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot read ${file:" + path + "}";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  struct stat st {};
+  if (!fd || fstat(fd.get(), &st) != 0) {
+    error = "cannot read ${file:" + path + "}: " + std::strerror(errno);
     return std::nullopt;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
+  // Devices, FIFOs and /proc files either never end or say nothing about their size.
+  if (!S_ISREG(st.st_mode)) {
+    error = "${file:" + path + "} is not a regular file";
+    return std::nullopt;
+  }
+  if (static_cast<uint64_t>(st.st_size) > kMaxSecretFileBytes) {
+    error = "${file:" + path + "} is larger than 1 MiB";
+    return std::nullopt;
+  }
+  std::string s(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < s.size()) {
+    ssize_t n = ::read(fd.get(), s.data() + got, s.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  s.resize(got);
   // Files written by `echo` end in a newline that is not part of the secret.
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;

@@ -36,6 +36,20 @@ constexpr std::array kRestOptions{
     o::string("listen", "127.0.0.1:8083", "Address of the REST API"),
     o::string("token_file", nullptr, "File holding a bearer token required on every request"),
     o::boolean("enabled", "true", "Serve the REST API"),
+    o::list("allowed_hosts", nullptr,
+            "Host names a request may name in its Host header (default: localhost, "
+            "127.0.0.1, ::1 and the listen address); guards against DNS rebinding"),
+    o::list("allowed_origins", nullptr,
+            "Browser origins (\"https://console.example\") allowed to change state, beyond "
+            "the allowed hosts' own"),
+    o::size("max_body_bytes", "1MiB", "Largest request body; larger ones are answered 413", 1024,
+            1e9),
+    o::integer("max_connections", "32", "REST connections open at once; more are refused", 1, 1024),
+    o::duration("request_timeout", "10s",
+                "Longest a client may take to send one whole request (headers and body)", 1000,
+                3'600'000),
+    o::string("tls_cert_file", nullptr, "PEM certificate: serve HTTPS (with tls_key_file)"),
+    o::string("tls_key_file", nullptr, "PEM private key of tls_cert_file"),
 };
 
 constexpr std::array kSpanOptions{

@@ -89,7 +89,15 @@ void add_admin_routes(RestServer& server, runtime::Worker& worker) {
     if (it == all.end()) return Reply::error(404, "Logger " + req.captures[0] + " not found");
     return Reply{200, {{"level", upper(it->second)}}};
   });
-  server.put(R"(/admin/loggers/(.+))", [](const Request& req) {
+  server.put(R"(/admin/loggers/(.+))", [w](const Request& req) {
+    // A level is kept per name for loggers created later, so only names of ferry's
+    // components and connectors are taken: any other would be stored for ever.
+    const std::string& name = req.captures[0];
+    auto names = w->connector_names();
+    bool known = name == "root" || std::find(names.begin(), names.end(), name) != names.end();
+    for (const auto& [logger, level] : logging::levels())
+      known = known || logger == name || logger.starts_with(name + "/");
+    if (!known) return Reply::error(404, "Logger " + name + " not found");
     json body = json::parse(req.body, nullptr, false);
     if (!body.is_object() || !body.contains("level") || !body["level"].is_string())
       return Reply::error(400, "the body must be {\"level\": \"DEBUG\"} (or TRACE, INFO, ...)");

@@ -1,11 +1,8 @@
 #include "rest/connect_routes.hpp"
 
-#include <charconv>
-#include <set>
-#include <span>
-
 #include <fmt/format.h>
 
+#include "config/connect_validation.hpp"
 #include "config/options.hpp"
 #include "plugins/plugin_catalog.hpp"
 #include "runtime/worker.hpp"
@@ -90,183 +87,7 @@ bool flag(const Request& req, const std::string& name) {
   return req.param(name) == "true";
 }
 
-// Connect sends strings; the schema says what each option really is.
-std::optional<toml::table> to_toml(std::span<const ferry_option> schema, const json& config,
-                                   const std::set<std::string>& skipped) {
-  toml::table t;
-  for (const auto& [key, value] : config.items()) {
-    if (skipped.contains(key) || key.starts_with("errors.") || key.starts_with("kafka.") ||
-        key.starts_with("transforms") || key.starts_with("span."))
-      continue;
-    const ferry_option* opt = nullptr;
-    for (const auto& o : schema)
-      if (key == o.name) opt = &o;
-    std::string text = value.is_string() ? value.get<std::string>() : value.dump();
-    if (opt == nullptr || value.is_null()) {
-      t.insert(key, text);
-      continue;
-    }
-    switch (opt->type) {
-      case FERRY_OPT_INT: {
-        int64_t n = 0;
-        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-        if (ec == std::errc() && end == text.data() + text.size()) {
-          t.insert(key, n);
-        } else {
-          t.insert(key, text);  // reported as "expected an integer"
-        }
-        break;
-      }
-      case FERRY_OPT_FLOAT: {
-        char* end = nullptr;
-        double d = std::strtod(text.c_str(), &end);
-        if (!text.empty() && end == text.c_str() + text.size()) {
-          t.insert(key, d);
-        } else {
-          t.insert(key, text);
-        }
-        break;
-      }
-      case FERRY_OPT_BOOL:
-        if (text == "true" || text == "false") {
-          t.insert(key, text == "true");
-        } else {
-          t.insert(key, text);
-        }
-        break;
-      case FERRY_OPT_STRING_LIST: {
-        toml::array a;
-        if (value.is_array()) {
-          for (const auto& item : value)
-            a.push_back(item.is_string() ? item.get<std::string>() : item.dump());
-        } else {
-          size_t start = 0;
-          while (start <= text.size() && !text.empty()) {
-            size_t comma = text.find(',', start);
-            if (comma == std::string::npos) comma = text.size();
-            a.push_back(text.substr(start, comma - start));
-            start = comma + 1;
-          }
-        }
-        t.insert(key, std::move(a));
-        break;
-      }
-      default:
-        t.insert(key, text);
-    }
-  }
-  return t;
-}
-
-std::string quoted_key(const std::string& message) {
-  auto q = message.find("key \"");
-  if (q == std::string::npos) return {};
-  auto start = q + 5;
-  auto end = message.find('"', start);
-  return end == std::string::npos ? std::string() : message.substr(start, end - start);
-}
-
 }  // namespace
-
-json validate_connect_config(const ferry_plugin& plugin, const json& config) {
-  static const std::set<std::string> kFramework{"name",
-                                                "connector.class",
-                                                "tasks.max",
-                                                "topic",
-                                                "topics",
-                                                "topics.regex",
-                                                "file",
-                                                "key.converter",
-                                                "value.converter",
-                                                "header.converter",
-                                                "predicates"};
-  std::span<const ferry_option> schema(plugin.options, plugin.option_count);
-  auto table = to_toml(schema, config, kFramework);
-  config::Diagnostics diags;
-  config::Options values = config::validate_options(&*table, schema, "<request>", "", diags);
-  if (diags.empty() && plugin.validate != nullptr) {
-    config::AbiConfig abi(values);
-    ferry_error err{};
-    if (plugin.validate(abi.data(), abi.size(), &err) != FERRY_OK)
-      diags.add_file("<request>", err.message);
-  }
-  // Each problem goes to the option it names; the rest to connector.class, as Connect
-  // does for connector-level problems.
-  std::map<std::string, std::vector<std::string>> errors;
-  for (const auto& d : diags.items()) {
-    std::string key = quoted_key(d.message);
-    for (const auto& o : schema)
-      if (key.empty() && d.message.starts_with(std::string(o.name) + ": ")) key = o.name;
-    if (key.empty()) key = "connector.class";
-    errors[key].push_back(d.message);
-  }
-  json configs = json::array();
-  auto value_of = [&](const std::string& name) -> json {
-    if (config.contains(name)) {
-      const auto& v = config[name];
-      return v.is_string() || v.is_null() ? v : json(v.dump());
-    }
-    return nullptr;
-  };
-  auto entry = [&](const std::string& name, const char* type, bool required, json default_value,
-                   const char* doc, bool secret) {
-    json value = value_of(name);
-    if (secret && value.is_string()) value = "********";
-    configs.push_back({{"definition",
-                        {{"name", name},
-                         {"type", type},
-                         {"required", required},
-                         {"default_value", std::move(default_value)},
-                         {"importance", required ? "HIGH" : "MEDIUM"},
-                         {"documentation", doc ? doc : ""},
-                         {"group", name == "connector.class" ? "Common" : "Plugin"},
-                         {"width", "NONE"},
-                         {"display_name", name},
-                         {"dependents", json::array()},
-                         {"order", static_cast<int>(configs.size()) + 1}}},
-                       {"value",
-                        {{"name", name},
-                         {"value", std::move(value)},
-                         {"recommended_values", json::array()},
-                         {"errors", errors.contains(name) ? json(errors[name]) : json::array()},
-                         {"visible", true}}}});
-    errors.erase(name);
-  };
-  entry("connector.class", "STRING", true, nullptr, "The ferry plugin name", false);
-  for (const auto& o : schema) {
-    const char* type = "STRING";
-    switch (o.type) {
-      case FERRY_OPT_INT:
-      case FERRY_OPT_DURATION:
-      case FERRY_OPT_SIZE:
-        type = o.type == FERRY_OPT_INT ? "LONG" : "STRING";
-        break;
-      case FERRY_OPT_FLOAT:
-        type = "DOUBLE";
-        break;
-      case FERRY_OPT_BOOL:
-        type = "BOOLEAN";
-        break;
-      case FERRY_OPT_STRING_LIST:
-        type = "LIST";
-        break;
-      default:
-        break;
-    }
-    if ((o.flags & FERRY_OPT_SECRET) != 0) type = "PASSWORD";
-    entry(o.name, type, (o.flags & FERRY_OPT_REQUIRED) != 0,
-          o.default_value ? json(o.default_value) : json(nullptr), o.doc,
-          (o.flags & FERRY_OPT_SECRET) != 0);
-  }
-  for (auto& [name, messages] : errors)  // unknown keys
-    entry(name, "STRING", false, nullptr, "not an option of this plugin", false);
-  int error_count = 0;
-  for (const auto& c : configs) error_count += static_cast<int>(c["value"]["errors"].size());
-  return {{"name", plugin.name},
-          {"error_count", error_count},
-          {"groups", json::array({"Common", "Plugin"})},
-          {"configs", std::move(configs)}};
-}
 
 void add_connect_routes(RestServer& server, Worker& worker) {
   Worker* w = &worker;
@@ -407,7 +228,7 @@ void add_connect_routes(RestServer& server, Worker& worker) {
     if (p == nullptr) return Reply::error(404, "Plugin " + req.captures[0] + " not found");
     json body = json::parse(req.body, nullptr, false);
     if (!body.is_object()) return Reply::error(400, "the body must be a JSON object of configs");
-    return Reply{200, validate_connect_config(*p->descriptor, body)};
+    return Reply{200, config::validate_connect_config(*p->descriptor, body)};
   });
 }
 

@@ -20,8 +20,4 @@ namespace ferry::rest {
 
 void add_connect_routes(RestServer& server, runtime::Worker& worker);
 
-// PUT /connector-plugins/{p}/config/validate: checks a Connect-style flat config
-// (string values) against the plugin's schema. Exposed for unit tests.
-nlohmann::json validate_connect_config(const ferry_plugin& plugin, const nlohmann::json& config);
-
 }  // namespace ferry::rest

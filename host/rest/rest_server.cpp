@@ -1,33 +1,88 @@
 #include "rest/rest_server.hpp"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include "common/logging.hpp"
 #include "common/secrets.hpp"
+#include "rest/connection_guard.hpp"
+#include "rest/json_body.hpp"
+#include "rest/request_guard.hpp"
 
 namespace ferry::rest {
+namespace {
 
-RestServer::RestServer() : server_(std::make_unique<httplib::Server>()) {}
+using nlohmann::json;
+
+void reply_error(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content(json{{"error_code", status}, {"message", message}}.dump(), "application/json");
+}
+
+// Every string in a reply (keys too) without any remembered secret. Done on the values
+// before they are escaped into JSON text, so a secret holding a quote, a backslash or a
+// newline is found as the operator wrote it.
+json scrubbed(const json& value) {
+  switch (value.type()) {
+    case json::value_t::string:
+      return secrets::scrub(value.get_ref<const std::string&>());
+    case json::value_t::array: {
+      json out = json::array();
+      for (const auto& v : value) out.push_back(scrubbed(v));
+      return out;
+    }
+    case json::value_t::object: {
+      json out = json::object();
+      for (const auto& [k, v] : value.items()) out[secrets::scrub(k)] = scrubbed(v);
+      return out;
+    }
+    default:
+      return value;
+  }
+}
+
+// httplib's pool, admitting each connection through the guard first.
+class GuardedQueue : public httplib::TaskQueue {
+ public:
+  GuardedQueue(ConnectionGuard& guard, size_t threads) : guard_(guard), pool_(threads) {}
+  void enqueue(std::function<void()> fn) override { pool_.enqueue(guard_.admit(std::move(fn))); }
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  ConnectionGuard& guard_;
+  httplib::ThreadPool pool_;
+};
+
+bool changes_state(const std::string& method) {
+  return method != "GET" && method != "HEAD" && method != "OPTIONS";
+}
+
+}  // namespace
+
+RestServer::RestServer() = default;
 
 RestServer::~RestServer() {
   stop();
 }
 
 void RestServer::get(const std::string& pattern, Handler handler) {
-  route(Method::kGet, pattern, std::move(handler));
+  routes_.push_back({Method::kGet, pattern, std::move(handler)});
 }
 void RestServer::put(const std::string& pattern, Handler handler) {
-  route(Method::kPut, pattern, std::move(handler));
+  routes_.push_back({Method::kPut, pattern, std::move(handler)});
 }
 void RestServer::post(const std::string& pattern, Handler handler) {
-  route(Method::kPost, pattern, std::move(handler));
+  routes_.push_back({Method::kPost, pattern, std::move(handler)});
 }
 void RestServer::del(const std::string& pattern, Handler handler) {
-  route(Method::kDelete, pattern, std::move(handler));
+  routes_.push_back({Method::kDelete, pattern, std::move(handler)});
 }
 
-void RestServer::route(Method method, const std::string& pattern, Handler handler) {
-  auto adapter = [h = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+void RestServer::install(httplib::Server& server, const Route& route) {
+  auto adapter = [h = route.handler](const httplib::Request& req, httplib::Response& res) {
+    ConnectionGuard::handler_started();
+    if (json_nested_deeper_than(req.body, kMaxJsonDepth))
+      return reply_error(res, 400, "the body nests JSON deeper than 64 levels");
     Request r;
     // A repeated parameter (?expand=status&expand=info) arrives joined by commas.
     for (const auto& [k, v] : req.params) {
@@ -46,64 +101,120 @@ void RestServer::route(Method method, const std::string& pattern, Handler handle
     if (reply.status == 204) return;
     // Whatever a handler put together (an error quoting a value, a plugin's message),
     // no secret leaves through the API.
-    std::string body =
-        reply.content_type == "application/json"
-            ? reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-            : reply.text;
-    res.set_content(secrets::scrub(body), reply.content_type.c_str());
+    if (reply.content_type == "application/json") {
+      res.set_content(scrubbed(reply.body).dump(-1, ' ', false, json::error_handler_t::replace),
+                      "application/json");
+    } else {
+      res.set_content(secrets::scrub(reply.text), reply.content_type.c_str());
+    }
   };
-  switch (method) {
+  switch (route.method) {
     case Method::kGet:
-      server_->Get(pattern, std::move(adapter));
+      server.Get(route.pattern, std::move(adapter));
       break;
     case Method::kPut:
-      server_->Put(pattern, std::move(adapter));
+      server.Put(route.pattern, std::move(adapter));
       break;
     case Method::kPost:
-      server_->Post(pattern, std::move(adapter));
+      server.Post(route.pattern, std::move(adapter));
       break;
     case Method::kDelete:
-      server_->Delete(pattern, std::move(adapter));
+      server.Delete(route.pattern, std::move(adapter));
       break;
   }
 }
 
-bool RestServer::start(const std::string& listen, const std::string& token, std::string& error) {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    error = "[rest] listen must be HOST:PORT, not \"" + listen + "\"";
-    return false;
-  }
-  std::string host = listen.substr(0, colon);
-  int port = std::atoi(listen.c_str() + colon + 1);
-  if (!token.empty()) {
-    server_->set_pre_routing_handler([token](const httplib::Request& req, httplib::Response& res) {
-      if (req.get_header_value("Authorization") == "Bearer " + token)
-        return httplib::Server::HandlerResponse::Unhandled;
-      res.status = 401;
-      res.set_content(R"({"error_code":401,"message":"missing or wrong bearer token"})",
-                      "application/json");
-      return httplib::Server::HandlerResponse::Handled;
-    });
-  }
+void RestServer::install_guards(const RestSettings& settings) {
+  std::vector<std::string> hosts = settings.allowed_hosts.empty()
+                                       ? default_allowed_hosts(settings.listen)
+                                       : settings.allowed_hosts;
+  server_->set_pre_routing_handler(
+      [hosts, origins = settings.allowed_origins, token = settings.token](
+          const httplib::Request& req, httplib::Response& res) {
+        using R = httplib::Server::HandlerResponse;
+        if (!host_allowed(req.get_header_value("Host"), hosts)) {
+          reply_error(res, 421,
+                      "this API does not answer to the host name in the Host header (allowed: "
+                      "[rest] allowed_hosts)");
+          return R::Handled;
+        }
+        if (changes_state(req.method) && req.has_header("Origin") &&
+            !origin_allowed(req.get_header_value("Origin"), hosts, origins)) {
+          reply_error(res, 403, "requests from this Origin may not change anything");
+          return R::Handled;
+        }
+        if (!token.empty() && !bearer_matches(req.get_header_value("Authorization"), token)) {
+          reply_error(res, 401, "missing or wrong bearer token");
+          return R::Handled;
+        }
+        return R::Unhandled;
+      });
   server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
-    res.set_content(
-        nlohmann::json{{"error_code", res.status}, {"message", "no such resource: " + req.path}}
-            .dump(),
-        "application/json");
+    std::string message = res.status == 413
+                              ? "the request body is larger than [rest] max_body_bytes"
+                              : "no such resource: " + req.path;
+    reply_error(res, res.status, message);
   });
-  if (port == 0) {
-    port_ = server_->bind_to_any_port(host);
-  } else {
-    port_ = server_->bind_to_port(host, port) ? port : -1;
-  }
-  if (port_ <= 0) {
-    error = "cannot listen on " + listen + " for the REST API (address in use?)";
+  // Runs on the serving thread after each reply: the next request's clock starts.
+  server_->set_logger(
+      [](const httplib::Request&, const httplib::Response&) { ConnectionGuard::reply_sent(); });
+  server_->set_payload_max_length(settings.max_body_bytes);
+  auto seconds = static_cast<time_t>(std::max<int64_t>(1, settings.request_timeout.count() / 1000));
+  server_->set_read_timeout(seconds, 0);
+  server_->set_write_timeout(seconds, 0);
+  server_->set_keep_alive_timeout(std::min<time_t>(seconds, 5));
+  // httplib's default also sets SO_REUSEPORT, which lets a second process bind the same
+  // port and take part of the API's traffic.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  ConnectionLimits limits;
+  limits.max_connections = settings.max_connections;
+  limits.request_timeout = settings.request_timeout;
+  limits.max_request_bytes = settings.max_body_bytes + 64 * 1024;
+  guard_ = std::make_unique<ConnectionGuard>(limits);
+  // One thread per admitted connection plus a spare for refusing the next, so a slow
+  // client never queues a fast one behind it.
+  size_t threads = settings.max_connections + 1;
+  server_->new_task_queue = [this, threads] { return new GuardedQueue(*guard_, threads); };
+}
+
+bool RestServer::start(const RestSettings& settings, std::string& error) {
+  auto colon = settings.listen.rfind(':');
+  if (colon == std::string::npos) {
+    error = "[rest] listen must be HOST:PORT, not \"" + settings.listen + "\"";
     return false;
   }
+  std::string host = settings.listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  int port = std::atoi(settings.listen.c_str() + colon + 1);
+  bool tls = !settings.tls_cert_file.empty() || !settings.tls_key_file.empty();
+  if (tls) {
+    auto ssl = std::make_unique<httplib::SSLServer>(settings.tls_cert_file.c_str(),
+                                                    settings.tls_key_file.c_str());
+    if (!ssl->is_valid()) {
+      error = "[rest] tls_cert_file / tls_key_file: cannot load a certificate and key from " +
+              settings.tls_cert_file + " and " + settings.tls_key_file;
+      return false;
+    }
+    server_ = std::move(ssl);
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
+  for (const auto& r : routes_) install(*server_, r);
+  install_guards(settings);
+  port_ =
+      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
+  if (port_ <= 0) {
+    error = "cannot listen on " + settings.listen + " for the REST API (address in use?)";
+    return false;
+  }
+  guard_->set_port(port_);
   thread_ = std::thread([this] { server_->listen_after_bind(); });
-  logging::get("rest")->info("REST API on http://{}:{}", host, port_);
+  logging::get("rest")->info("REST API on {}://{}:{}", tls ? "https" : "http", host, port_);
   return true;
 }
 

@@ -2,9 +2,12 @@
 // registered by the parts of ferry that own the data (spans here; connectors, metrics
 // and health in the operations work), so this file knows only HTTP: binding, the
 // optional bearer token, JSON replies and error bodies shaped like Kafka Connect's
-// ({"error_code": 404, "message": "..."}).
+// ({"error_code": 404, "message": "..."}). Every request is untrusted: limits on body,
+// nesting, time and connections, a Host/Origin check and the token come before routes
+// (docs/security.md).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,6 +22,20 @@ class Server;
 }
 
 namespace ferry::rest {
+
+class ConnectionGuard;
+
+struct RestSettings {
+  std::string listen = "127.0.0.1:8083";     // "host:port"; port 0 = any free port
+  std::string token;                         // required as "Authorization: Bearer <token>"
+  std::vector<std::string> allowed_hosts;    // empty: default_allowed_hosts(listen)
+  std::vector<std::string> allowed_origins;  // beyond the allowed hosts' own origins
+  size_t max_body_bytes = 1 << 20;
+  size_t max_connections = 32;
+  std::chrono::milliseconds request_timeout{10'000};
+  std::string tls_cert_file;  // both set: HTTPS
+  std::string tls_key_file;
+};
 
 struct Request {
   std::map<std::string, std::string> params;  // query parameters
@@ -52,6 +69,8 @@ class RestServer {
 
   RestServer();
   ~RestServer();
+  RestServer(const RestServer&) = delete;
+  RestServer& operator=(const RestServer&) = delete;
 
   // `pattern` is a regex over the path, e.g. R"(/spans/([^/]+))".
   void get(const std::string& pattern, Handler handler);
@@ -59,16 +78,24 @@ class RestServer {
   void post(const std::string& pattern, Handler handler);
   void del(const std::string& pattern, Handler handler);
 
-  // Binds "host:port" (port 0 = any free port) and serves in the background. The token,
-  // when not empty, is required as "Authorization: Bearer <token>".
-  bool start(const std::string& listen, const std::string& token, std::string& error);
+  // Binds settings.listen without sharing the port with any other process and serves
+  // in the background. Routes must be registered before.
+  bool start(const RestSettings& settings, std::string& error);
   void stop();
   int port() const { return port_; }
 
  private:
   enum class Method { kGet, kPut, kPost, kDelete };
-  void route(Method method, const std::string& pattern, Handler handler);
+  struct Route {
+    Method method;
+    std::string pattern;
+    Handler handler;
+  };
+  void install(httplib::Server& server, const Route& route);
+  void install_guards(const RestSettings& settings);
 
+  std::vector<Route> routes_;
+  std::unique_ptr<ConnectionGuard> guard_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

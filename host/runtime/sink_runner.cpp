@@ -343,7 +343,12 @@ Status SinkRunner::deliver(const std::vector<kafka::MessagePtr>& batch) {
 }
 
 Status SinkRunner::flush_and_commit() {
-  if (pending_.empty() && span_changes_.empty()) return Status::Ok();
+  if (pending_.empty() && span_changes_.empty()) {
+    // Nothing to commit, but an idle flush lets a plugin let go of what it holds (file-sink
+    // closes outputs idle for idle_close); once per offset_flush_interval.
+    ferry_error err{};
+    return PluginTask::wrap(plugin_.plugin()->sink_flush(plugin_.get(), &err), err);
+  }
   auto started = Clock::now();
   Status s = with_retries("flush", [&] {
     ferry_error err{};

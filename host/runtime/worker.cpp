@@ -83,8 +83,18 @@ void Worker::start_rest() {
   spans::add_span_routes(*server, span_tracker_.get());
   rest::add_connect_routes(*server, *this);
   rest::add_admin_routes(*server, *this);
+  rest::RestSettings settings;
+  settings.listen = cfg_.rest.str("listen");
+  settings.token = token;
+  settings.allowed_hosts = cfg_.rest.list("allowed_hosts");
+  settings.allowed_origins = cfg_.rest.list("allowed_origins");
+  settings.max_body_bytes = static_cast<size_t>(cfg_.rest.integer("max_body_bytes"));
+  settings.max_connections = static_cast<size_t>(cfg_.rest.integer("max_connections"));
+  settings.request_timeout = std::chrono::milliseconds(cfg_.rest.integer("request_timeout"));
+  settings.tls_cert_file = cfg_.rest.str("tls_cert_file");
+  settings.tls_key_file = cfg_.rest.str("tls_key_file");
   std::string error;
-  if (!server->start(cfg_.rest.str("listen"), token, error)) {
+  if (!server->start(settings, error)) {
     // The data plane matters more than the API: keep running, loudly.
     log_->error("{}; running without the REST API", error);
     return;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -156,6 +157,15 @@ void SpanTracker::apply(int32_t partition, const nlohmann::json& e) {
     return;
   }
   if (id.empty() || type.empty()) return;
+  if (const char* why = refusal(id, type, e)) {
+    // Anyone who can write the span topic could otherwise make up spans, or end a real
+    // one early (a per-span sink would publish it before its last record). Logged
+    // sparingly: a flood of forged events must not flood the log too.
+    if (std::has_single_bit(++refused_events_))
+      log_->warn("span topic: ignored {} for span {}: {} ({} such event(s) so far)", type, id, why,
+                 refused_events_);
+    return;
+  }
   Span& s = spans_[id];
   s.id = id;
   s.partition = partition;
@@ -211,6 +221,23 @@ void SpanTracker::apply(int32_t partition, const nlohmann::json& e) {
     s.expired = true;
     s.expiring = false;
   }
+}
+
+const char* SpanTracker::refusal(const std::string& id, const std::string& type,
+                                 const nlohmann::json& e) const {
+  auto it = spans_.find(id);
+  if (it == spans_.end())
+    return type == "span.opened" ? nullptr : "no ferry source opened this span";
+  const Span& s = it->second;
+  // What only the source that opened the span says: the same host and connector.
+  bool from_source = type == "span.opened" || type == "span.closed" || type == "span.delivered" ||
+                     type == "span.failed";
+  if (!from_source) return nullptr;
+  if (!s.host.empty() && e.value("host", "") != s.host)
+    return "it names another host than the span.opened";
+  if (!s.connector.empty() && e.value("connector", "") != s.connector)
+    return "it names another connector than the span.opened";
+  return nullptr;
 }
 
 void SpanTracker::learn_unknown_ends() {

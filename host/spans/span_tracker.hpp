@@ -104,6 +104,10 @@ class SpanTracker {
   bool attach(std::string& error, int timeout_ms);  // the span topic: create, read, join
   void run();
   void apply(int32_t partition, const nlohmann::json& event);
+  // Why `event` is not taken for span `id`, or nullptr: events are taken only for spans
+  // a span.opened announced, and source events only from that source's host/connector.
+  const char* refusal(const std::string& id, const std::string& type,
+                      const nlohmann::json& event) const;
   void learn(int32_t partition, std::string_view value);  // from the local publisher
   void serve_ownership();
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
@@ -125,6 +129,7 @@ class SpanTracker {
 
   mutable std::mutex mu_;  // guards everything below
   std::map<std::string, Span> spans_;
+  uint64_t refused_events_ = 0;
   std::map<std::string, std::vector<std::string>> sink_groups_;
   // Latest "host.sinks" announcement of every instance, ours included.
   std::map<std::string, std::map<std::string, std::vector<std::string>>> host_sink_groups_;

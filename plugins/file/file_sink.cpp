@@ -8,8 +8,15 @@
 // target, which is fsynced and renamed into place at span_end, so downstream never sees
 // half a span. Line endings are restored from file-source's ferry.eol header and
 // records the span already has (same ferry.span.seq) are skipped, so files -> Kafka ->
-// files is byte-identical even across crashes and redelivery.
+// files is byte-identical even across crashes and redelivery. A published span file is
+// never replaced: a second span for the same path is published as "<path>.<N>".
+//
+// Record data picks the paths, so the number of outputs is unbounded: at most
+// max_open_files descriptors are held (the least recently written is written out,
+// fsynced and closed to make room) and a file idle for idle_close is closed at the next
+// flush. A closed output is reopened for append when written again.
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +51,10 @@ constexpr ferry_option kSinkOptions[] = {
                  "Write each span to a temporary file renamed into place when the span ends"),
     opt::duration("span_done_retention", "7d",
                   "per_span: how long finished spans are remembered to ignore redelivery"),
+    opt::integer("max_open_files", "128",
+                 "Output files held open at once; the least recently written is closed first", 1,
+                 100000),
+    opt::duration("idle_close", "30s", "Close an output file not written for this long", 0),
 };
 
 struct OutFile {
@@ -53,6 +64,10 @@ struct OutFile {
   uint64_t size = 0;
   bool dirty = false;  // written since the last fsync
   Clock::time_point opened = Clock::now();
+  Clock::time_point last_write = Clock::now();
+  OutFile() = default;
+  OutFile(const OutFile&) = delete;
+  OutFile& operator=(const OutFile&) = delete;
   ~OutFile() {
     if (fd >= 0) ::close(fd);
   }
@@ -62,7 +77,8 @@ struct SpanFile {
   OutFile out;  // out.path is the temporary file
   std::string final_path;
   uint64_t last_seq = 0;  // highest ferry.span.seq written
-  bool done = false;      // finished in an earlier run: its records are redelivered copies
+  bool done = false;      // published: its records up to done_seq are redelivered copies
+  uint64_t done_seq = 0;  // the last record published (all of them, for older state)
   bool saved = true;      // state matches what was flushed
 };
 
@@ -85,7 +101,9 @@ class FileSink final : public SinkTask {
         static_path_(!uses_span_ && template_.find("{date}") == std::string::npos &&
                      template_.find("{filename}") == std::string::npos),
         per_span_(cfg.boolean("per_span")),
-        done_retention_s_(cfg.duration("span_done_retention").count() / 1000) {}
+        done_retention_s_(cfg.duration("span_done_retention").count() / 1000),
+        max_open_(static_cast<size_t>(cfg.integer("max_open_files"))),
+        idle_close_(cfg.duration("idle_close")) {}
 
   Status start() override {
     if (!per_span_) return Status::Ok();
@@ -123,6 +141,7 @@ class FileSink final : public SinkTask {
       if (Status s = file_for(r, f); !s.ok()) return s;
       if (value) f->buffer.append(*value);
       f->buffer.push_back('\n');
+      f->last_write = Clock::now();
       if (f->buffer.size() >= write_buffer_)
         if (Status s = write_out(*f); !s.ok()) return s;
       if (needs_rotation(*f))
@@ -132,22 +151,11 @@ class FileSink final : public SinkTask {
   }
 
   Status flush() override {
-    for (auto& [path, f] : files_) {
-      if (Status s = write_out(*f); !s.ok()) return s;
-      if (fsync_ && f->dirty) {
-        if (::fsync(f->fd) != 0)
-          return Status::Retriable("fsync " + path + ": " + std::strerror(errno));
-        f->dirty = false;
-      }
-    }
+    for (auto& [path, f] : files_)
+      if (Status s = sync_out(*f); !s.ok()) return s;
     for (auto& [id, sf] : spans_) {
-      if (sf->done || sf->out.fd < 0) continue;
-      if (Status s = write_out(sf->out); !s.ok()) return s;
-      if (sf->out.dirty) {
-        if (::fsync(sf->out.fd) != 0)
-          return Status::Retriable("fsync " + sf->out.path + ": " + std::strerror(errno));
-        sf->out.dirty = false;
-      }
+      if (sf->done || sf->out.path.empty()) continue;
+      if (Status s = sync_out(sf->out); !s.ok()) return s;
       if (!sf->saved) {
         // What a restart resumes from: bytes and records of the span safely on disk.
         std::string state = "open\n" + std::to_string(sf->out.size) + "\n" +
@@ -157,6 +165,8 @@ class FileSink final : public SinkTask {
         sf->saved = true;
       }
     }
+    close_idle();
+    forget_old_spans();
     return Status::Ok();
   }
 
@@ -172,6 +182,8 @@ class FileSink final : public SinkTask {
       parts.push_back(st->second.substr(start));
       if (parts[0] == "done") {
         sf->done = true;
+        sf->done_seq =
+            parts.size() >= 3 ? std::strtoull(parts[2].c_str(), nullptr, 10) : UINT64_MAX;
       } else if (parts[0] == "open" && parts.size() == 5) {
         // Resume after a restart: drop bytes written after the last flush (their
         // records come again) and go on from the last record known to be on disk.
@@ -182,7 +194,7 @@ class FileSink final : public SinkTask {
           if (fd >= 0) ::close(fd);
           return Status::Retriable("cannot resume " + parts[3] + ": " + std::strerror(errno));
         }
-        sf->out.fd = fd;
+        ::close(fd);  // reopened for append when the span's next record comes
         sf->out.path = parts[3];
         sf->out.size = size;
         sf->last_seq = std::strtoull(parts[2].c_str(), nullptr, 10);
@@ -200,24 +212,22 @@ class FileSink final : public SinkTask {
     auto it = spans_.find(id);
     if (!per_span_ || it == spans_.end()) return Status::Ok();
     SpanFile& sf = *it->second;
-    if (!sf.done && sf.out.fd >= 0) {
-      if (Status s = write_out(sf.out); !s.ok()) return s;
-      if (::fsync(sf.out.fd) != 0)
-        return Status::Retriable("fsync " + sf.out.path + ": " + std::strerror(errno));
-      if (::rename(sf.out.path.c_str(), sf.final_path.c_str()) != 0)
-        return Status::Retriable("rename " + sf.out.path + " to " + sf.final_path + ": " +
-                                 std::strerror(errno));
-      sync_dir(sf.final_path);
-      host_.info("span " + id + " complete: " + sf.final_path + " (" + std::to_string(sf.out.size) +
+    if (!sf.done && !sf.out.path.empty()) {
+      if (Status s = sync_out(sf.out, /*force=*/true); !s.ok()) return s;
+      std::string target;
+      if (Status s = publish(sf.out.path, sf.final_path, target); !s.ok()) return s;
+      close_out(sf.out);
+      host_.info("span " + id + " complete: " + target + " (" + std::to_string(sf.out.size) +
                  " bytes, " + std::to_string(sf.last_seq) + " records)");
       host_.count("span_files");
     }
     if (!sf.done) {
-      if (Status s = host_.put_state("span:" + id, "done\n" + std::to_string(epoch_seconds()));
-          !s.ok())
-        return s;
+      std::string done =
+          "done\n" + std::to_string(epoch_seconds()) + "\n" + std::to_string(sf.last_seq);
+      if (Status s = host_.put_state("span:" + id, done); !s.ok()) return s;
+      // Remembered in this run too: a copy redelivered after a rebalance is recognised.
+      span_state_[id] = std::move(done);
     }
-    span_state_.erase(id);
     spans_.erase(it);
     return Status::Ok();
   }
@@ -231,27 +241,37 @@ class FileSink final : public SinkTask {
       it = spans_.find(id);
     }
     SpanFile& sf = *it->second;
-    if (sf.done) return Status::Ok();
     uint64_t seq = r.span_seq();
+    if (sf.done) {
+      if (seq == 0 || seq <= sf.done_seq) return Status::Ok();  // a copy of a published record
+      // Records past what was published: the span ended early (a forged or wrong
+      // span.delivered). They are kept, in a file published beside the first.
+      host_.warn("span " + id + ": record " + std::to_string(seq) + " arrived after the span was " +
+                 "published with " + std::to_string(sf.done_seq) + " record(s); writing the rest " +
+                 "to another file");
+      sf.done = false;
+      sf.last_seq = sf.done_seq;
+    }
     if (seq != 0 && seq <= sf.last_seq) return Status::Ok();  // a copy we already have
     if (seq > sf.last_seq + 1 && sf.last_seq > 0)
       host_.warn("span " + id + ": record " + std::to_string(seq) + " follows " +
                  std::to_string(sf.last_seq) + "; records are missing from the span");
-    if (sf.out.fd < 0) {
+    if (sf.out.path.empty()) {
       TemplateValues tv{r.topic(), r.partition(), r.span(), r.timestamp_ms(), r.key().value_or("")};
       sf.final_path = expand_path(template_, tv);
       std::filesystem::path fp(sf.final_path);
       std::error_code ec;
       if (fp.has_parent_path()) std::filesystem::create_directories(fp.parent_path(), ec);
+      // The span id is record data: sanitised like any template field.
       std::filesystem::path tmp =
-          fp.parent_path() / ("." + fp.filename().string() + "." + id + ".ferry-tmp");
-      int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd < 0)
-        return Status::Retriable("cannot open " + tmp.string() + ": " + std::strerror(errno));
-      sf.out.fd = fd;
-      sf.out.path = tmp.string();
+          fp.parent_path() / ("." + sanitize_segment(fp.filename().string()) + "." +
+                              sanitize_segment(id) + ".ferry-tmp");
+      if (Status s = reopen(sf.out, tmp.string(), O_TRUNC); !s.ok()) return s;
       sf.out.size = 0;
+    } else if (sf.out.fd < 0) {
+      if (Status s = reopen(sf.out, sf.out.path, O_APPEND); !s.ok()) return s;
     }
+    sf.out.last_write = Clock::now();
     if (value) sf.out.buffer.append(*value);
     auto eol = r.header("ferry.eol");
     if (!eol)
@@ -302,15 +322,121 @@ class FileSink final : public SinkTask {
     std::error_code ec;
     if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
     if (ec) return Status::Retriable("cannot create directory for " + path + ": " + ec.message());
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return Status::Retriable("cannot open " + path + ": " + std::strerror(errno));
     auto f = std::make_unique<OutFile>();
-    f->path = path;
-    f->fd = fd;
+    if (Status s = reopen(*f, path, O_APPEND); !s.ok()) return s;
     struct stat st {};
-    if (::fstat(fd, &st) == 0) f->size = static_cast<uint64_t>(st.st_size);
+    if (::fstat(f->fd, &st) == 0) f->size = static_cast<uint64_t>(st.st_size);
     out = f.get();
     files_.emplace(path, std::move(f));
+    return Status::Ok();
+  }
+
+  // Opens `path` for writing into `f`, first closing the least recently written output
+  // when max_open_files are open. A closed file_ entry is erased; a span's is kept
+  // (path, size, sequence) and reopened on its next record.
+  Status reopen(OutFile& f, const std::string& path, int mode) {
+    while (open_count_ >= max_open_) {
+      if (Status s = close_least_recent(&f); !s.ok()) return s;
+    }
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | mode, 0644);
+    if (fd < 0) return Status::Retriable("cannot open " + path + ": " + std::strerror(errno));
+    f.fd = fd;
+    f.path = path;
+    ++open_count_;
+    return Status::Ok();
+  }
+
+  void close_out(OutFile& f) {
+    if (f.fd < 0) return;
+    ::close(f.fd);
+    f.fd = -1;
+    --open_count_;
+  }
+
+  // Writes out and fsyncs `f` (when fsync is on, or `force`).
+  Status sync_out(OutFile& f, bool force = false) {
+    if (f.fd < 0) return Status::Ok();
+    if (Status s = write_out(f); !s.ok()) return s;
+    if ((fsync_ || force) && f.dirty) {
+      if (::fsync(f.fd) != 0)
+        return Status::Retriable("fsync " + f.path + ": " + std::strerror(errno));
+      f.dirty = false;
+    }
+    return Status::Ok();
+  }
+
+  Status close_least_recent(const OutFile* keep) {
+    OutFile* oldest = nullptr;
+    for (auto& [p, f] : files_)
+      if (f->fd >= 0 && f.get() != keep && (!oldest || f->last_write < oldest->last_write))
+        oldest = f.get();
+    for (auto& [id, sf] : spans_)
+      if (sf->out.fd >= 0 && &sf->out != keep &&
+          (!oldest || sf->out.last_write < oldest->last_write))
+        oldest = &sf->out;
+    if (oldest == nullptr) return Status::Retriable("no output file can be closed");
+    // Closed only once its bytes are on disk: the next flush cannot fsync it any more.
+    if (Status s = sync_out(*oldest, /*force=*/true); !s.ok()) return s;
+    close_out(*oldest);
+    drop_closed_files();
+    host_.count("files_closed");
+    return Status::Ok();
+  }
+
+  void close_idle() {
+    if (idle_close_.count() <= 0) return;
+    auto cutoff = Clock::now() - idle_close_;
+    for (auto& [p, f] : files_)
+      if (f->fd >= 0 && f->last_write < cutoff && f->buffer.empty() && !f->dirty) close_out(*f);
+    for (auto& [id, sf] : spans_)
+      if (sf->out.fd >= 0 && sf->out.last_write < cutoff && sf->out.buffer.empty() &&
+          !sf->out.dirty)
+        close_out(sf->out);
+    drop_closed_files();
+  }
+
+  // Published spans are remembered for span_done_retention, in memory as in the state.
+  void forget_old_spans() {
+    int64_t now = epoch_seconds();
+    if (now < next_forget_s_) return;
+    next_forget_s_ = now + 60;
+    std::vector<std::string> old;
+    for (const auto& [id, v] : span_state_)
+      if (v.starts_with("done\n") && now - std::atoll(v.c_str() + 5) > done_retention_s_ &&
+          !spans_.contains(id))
+        old.push_back(id);
+    for (const auto& id : old) {
+      if (!host_.put_state("span:" + id, std::nullopt).ok()) return;  // next time
+      span_state_.erase(id);
+    }
+  }
+
+  void drop_closed_files() {
+    for (auto it = files_.begin(); it != files_.end();) {
+      if (it->second->fd >= 0) {
+        ++it;
+        continue;
+      }
+      if (last_file_ == it->second.get()) last_file_ = nullptr;
+      it = files_.erase(it);
+    }
+  }
+
+  // Renames a finished span file to `final_path`, or to "<final_path>.<N>" when that
+  // name is taken: a published file is never replaced (another span of the same name,
+  // or a span forged onto the span topic, would otherwise destroy it).
+  Status publish(const std::string& tmp, const std::string& final_path, std::string& target) {
+    target = final_path;
+    for (int n = 1;; ++n) {
+      if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) == 0)
+        break;
+      if (errno != EEXIST || n > 100000)
+        return Status::Retriable("rename " + tmp + " to " + target + ": " + std::strerror(errno));
+      target = final_path + "." + std::to_string(n);
+    }
+    if (target != final_path)
+      host_.warn(final_path + " exists already; published the span as " + target);
+    sync_dir(target);
     return Status::Ok();
   }
 
@@ -356,6 +482,7 @@ class FileSink final : public SinkTask {
     }
     if (::rename(path.c_str(), target.c_str()) != 0)
       return Status::Retriable("rotate " + path + ": " + std::strerror(errno));
+    close_out(f);
     files_.erase(path);
     last_file_ = nullptr;
     host_.debug("rotated " + path + " to " + target);
@@ -380,6 +507,10 @@ class FileSink final : public SinkTask {
   int64_t done_retention_s_;
   std::map<std::string, std::unique_ptr<SpanFile>> spans_;
   std::map<std::string, std::string> span_state_;  // saved state by span id, from start
+  size_t max_open_;
+  std::chrono::milliseconds idle_close_;
+  size_t open_count_ = 0;  // descriptors held by files_ and spans_
+  int64_t next_forget_s_ = 0;
 };
 
 }  // namespace

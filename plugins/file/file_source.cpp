@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <glob.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -487,9 +488,17 @@ class FileSource final : public SourceTask {
         forget(key.partition());
       }
     } else if (on_done_.rfind("move:", 0) == 0) {
-      auto target =
+      // Never over an earlier file of the same name: it becomes "<name>.<N>".
+      auto base =
           std::filesystem::path(on_done_.substr(5)) / std::filesystem::path(path).filename();
-      if (::rename(path.c_str(), target.c_str()) != 0) {
+      auto target = base;
+      int rc = -1;
+      for (int n = 1; n <= 100000; ++n) {
+        rc = ::renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE);
+        if (rc == 0 || errno != EEXIST) break;
+        target = base.string() + "." + std::to_string(n);
+      }
+      if (rc != 0) {
         host_.warn("cannot move " + path + " to " + target.string() + ": " + std::strerror(errno));
       } else {
         host_.info("delivered and moved " + path + " to " + target.string());

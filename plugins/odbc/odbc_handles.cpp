@@ -254,6 +254,38 @@ Status Statement::execute(const std::vector<Param>& params, const std::string& s
 Status Statement::execute_batch(const std::vector<std::vector<Param>>& rows) {
   if (rows.empty()) return Status::Ok();
   if (rows.size() == 1) return execute(rows[0]);
+  // A parameter array is rows x the widest value of each column: one large value in a
+  // batch of small ones would make every row that wide. Batches are cut where the
+  // array would pass kMaxParamArrayBytes.
+  const size_t cols = rows[0].size();
+  std::vector<size_t> widest(cols, 1);
+  size_t start = 0;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::vector<size_t> with = widest;
+    size_t row_bytes = 0;
+    for (size_t c = 0; c < cols; ++c) {
+      if (rows[r][c].text) with[c] = std::max(with[c], rows[r][c].text->size() + 1);
+      row_bytes += with[c];
+    }
+    if (r > start && row_bytes * (r - start + 1) > kMaxParamArrayBytes) {
+      std::vector<std::vector<Param>> part(rows.begin() + static_cast<ptrdiff_t>(start),
+                                           rows.begin() + static_cast<ptrdiff_t>(r));
+      if (Status s = execute_array(part); !s.ok()) return s;
+      start = r;
+      widest.assign(cols, 1);
+      for (size_t c = 0; c < cols; ++c)
+        if (rows[r][c].text) widest[c] = rows[r][c].text->size() + 1;
+      continue;
+    }
+    widest = std::move(with);
+  }
+  if (start == 0) return execute_array(rows);
+  std::vector<std::vector<Param>> rest(rows.begin() + static_cast<ptrdiff_t>(start), rows.end());
+  return execute_array(rest);
+}
+
+Status Statement::execute_array(const std::vector<std::vector<Param>>& rows) {
+  if (rows.size() == 1) return execute(rows[0]);
   const size_t n = rows.size(), cols = rows[0].size();
   // A parameter array has one C and SQL type per column, taken from the column's
   // first non-NULL value (a NULL says nothing: it is bound as text, and bytes bound
@@ -304,6 +336,9 @@ Status Statement::execute_batch(const std::vector<std::vector<Param>>& rows) {
   SQLSetStmtAttr(stmt_, SQL_ATTR_PARAMSET_SIZE, reinterpret_cast<SQLPOINTER>(1), 0);
   SQLSetStmtAttr(stmt_, SQL_ATTR_PARAM_STATUS_PTR, nullptr, 0);
   SQLFreeStmt(stmt_, SQL_RESET_PARAMS);
+  // Unbound now: give the memory back rather than keep the largest batch's arrays.
+  column_buffers_ = {};
+  column_indicators_ = {};
   if (result.ok())
     for (SQLUSMALLINT st : row_status_)
       if (st == SQL_PARAM_ERROR) return Status::Fatal("a row of a parameter array failed");

@@ -117,6 +117,8 @@ class Statement {
   // Executes the prepared statement once per row of `rows` (all of the same shape) with
   // ODBC parameter arrays: one round trip where the driver supports it.
   Status execute_batch(const std::vector<std::vector<Param>>& rows);
+  // Largest parameter array execute_batch binds at once.
+  static constexpr size_t kMaxParamArrayBytes = 8 << 20;
   // Advances to the next row: true when there is one.
   Status fetch(bool& has_row);
   // Column `col` (1-based) of the current row as bytes; nullopt for NULL. `binary`
@@ -128,6 +130,8 @@ class Statement {
 
  private:
   Status bind(const std::vector<Param>& params);
+  // One parameter array of `rows` (execute_batch has cut it to size).
+  Status execute_array(const std::vector<std::vector<Param>>& rows);
   Connection& conn_;
   SQLHSTMT stmt_ = SQL_NULL_HSTMT;
   std::vector<Param> bound_;

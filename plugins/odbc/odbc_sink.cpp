@@ -31,6 +31,9 @@ constexpr ferry_option kOptions[] = {
                  "Create a missing table from the first record (types guessed from JSON)"),
     opt::boolean("delete_enabled", "true",
                  "Apply deletes (Debezium op d and tombstones); false ignores them"),
+    opt::boolean("truncate_enabled", "false",
+                 "Apply truncates (Debezium op t) as DELETE FROM the table; false ignores them, "
+                 "as Debezium's JDBC sink does by default"),
     opt::string("staging_table", "ferry_span_staging",
                 "Where records of a span wait, durably, until the whole span has arrived "
                 "and is applied in one transaction (created when spans are used)"),
@@ -56,6 +59,7 @@ class OdbcSink : public SinkTask {
         key_columns_(cfg.list("key_columns")),
         create_table_(cfg.boolean("create_table")),
         deletes_(cfg.boolean("delete_enabled")),
+        truncates_(cfg.boolean("truncate_enabled")),
         staging_name_(cfg.str("staging_table")) {}
 
   Status start() override { return connect(); }
@@ -72,6 +76,11 @@ class OdbcSink : public SinkTask {
         continue;
       }
       if (p.change.kind == Change::Kind::kDelete && !deletes_) continue;
+      // A truncate empties the whole table: applied only when the operator asked.
+      if (p.change.kind == Change::Kind::kTruncate && !truncates_) {
+        host_.count("truncates_ignored");
+        continue;
+      }
       Status st;
       p.table = writer(r.topic(), p.change, st);
       if (!st.ok()) {
@@ -296,6 +305,11 @@ class OdbcSink : public SinkTask {
       // Checked when staged; a failure now means the table changed since.
       if (!parse_change(p.key, p.value, key_columns_, p.change, error)) continue;
       if (p.change.kind == Change::Kind::kDelete && !deletes_) continue;
+      // A truncate empties the whole table: applied only when the operator asked.
+      if (p.change.kind == Change::Kind::kTruncate && !truncates_) {
+        host_.count("truncates_ignored");
+        continue;
+      }
       pending_.push_back(std::move(p));
     }
     more = rows == kPage;
@@ -378,6 +392,7 @@ class OdbcSink : public SinkTask {
   std::vector<std::string> key_columns_;
   bool create_table_;
   bool deletes_;
+  bool truncates_;
   Dialect dialect_ = Dialect::kOther;
   std::unique_ptr<Connection> conn_;
   std::map<std::string, std::unique_ptr<TableWriter>> writers_;

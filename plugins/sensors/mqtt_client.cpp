@@ -179,6 +179,37 @@ bool MqttClient::wait_wake(std::chrono::milliseconds timeout) {
   return n == 2 && fds[1].revents != 0;
 }
 
+bool MqttClient::take_oversized(std::string_view data, size_t& used, const mqtt::Split& split,
+                                int64_t received, std::string& error) {
+  auto first = static_cast<uint8_t>(data[used]);
+  if ((first >> 4) != static_cast<uint8_t>(mqtt::PacketType::kPublish)) {
+    error = "a packet of " + std::to_string(split.total) + " bytes that is not a PUBLISH";
+    return false;
+  }
+  std::string_view body = data.substr(used + split.header);
+  size_t head = mqtt::publish_head_bytes(first, body);
+  if (head == 0 || body.size() < head) return false;  // wait for the whole head
+  mqtt::Publish pub;
+  if (std::string e = mqtt::parse_publish(mqtt::Packet{first, body.substr(0, head)}, pub);
+      !e.empty()) {
+    error = "malformed PUBLISH: " + e;
+    return false;
+  }
+  if (pub.qos == 2) {
+    mqtt::append_ack(acks_, mqtt::PacketType::kPubrec, pub.packet_id);
+  } else if (pub.qos == 1) {
+    mqtt::append_ack(acks_, mqtt::PacketType::kPuback, pub.packet_id);
+  }
+  if (pub.qos != 2 || qos2_received_.insert(pub.packet_id).second)
+    batch_.push_back(
+        {std::string(pub.topic), std::string(), received, split.total - split.header - head});
+  // Read past the payload as it arrives instead of keeping it.
+  size_t here = data.size() - used;
+  skip_left_ = split.total - here;
+  used = data.size();
+  return true;
+}
+
 bool MqttClient::send(std::string_view bytes) {
   if (!conn_.write_all(bytes, Clock::now() + kConnectTimeout)) return false;
   last_sent_ = Clock::now();
@@ -253,6 +284,7 @@ bool MqttClient::session() {
     return false;
   }
   qos2_received_.clear();
+  skip_left_ = 0;
   const auto keepalive = std::chrono::seconds(std::max(s.keepalive_s, 1));
   bool ping_out = false;
   Clock::time_point ping_sent{};
@@ -321,9 +353,22 @@ std::string MqttClient::consume(std::string_view data, size_t& used, bool& got_p
   acks_.clear();
   int64_t received = now_ms();
   std::string error;
+  // The largest head a PUBLISH can have: fixed header, topic, packet id.
+  constexpr size_t kMaxHead = 5 + 2 + 65535 + 2;
   while (used < data.size()) {
+    if (skip_left_ > 0) {
+      size_t n = std::min(skip_left_, data.size() - used);
+      used += n;
+      skip_left_ -= n;
+      continue;
+    }
     mqtt::Packet p;
     mqtt::Split split = mqtt::split_packet(data.substr(used), p);
+    if (split.status == mqtt::Split::Status::kNeedMore &&
+        split.total > settings_.max_payload_bytes + kMaxHead) {
+      if (!take_oversized(data, used, split, received, error)) break;
+      continue;
+    }
     if (split.status == mqtt::Split::Status::kNeedMore) break;
     if (split.status == mqtt::Split::Status::kMalformed) {
       error = "malformed packet length from the broker";

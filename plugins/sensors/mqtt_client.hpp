@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "mqtt_codec.hpp"
 #include "mqtt_transport.hpp"
 
 namespace ferry::sensors {
@@ -43,6 +44,9 @@ struct MqttSettings {
   int qos = 1;
   int keepalive_s = 30;
   size_t max_pending = 10000;
+  // A PUBLISH whose payload is larger is acknowledged and passed on without its payload
+  // (dropped_payload_bytes says how much), read past rather than buffered.
+  size_t max_payload_bytes = 65536;
 };
 
 // "mqtt://host[:port]" or "mqtts://host[:port]"; empty string on success.
@@ -52,6 +56,7 @@ struct MqttMessage {
   std::string topic;
   std::string payload;
   int64_t received_ms = 0;
+  size_t dropped_payload_bytes = 0;  // > max_payload_bytes: payload left empty
 };
 
 struct MqttEvent {
@@ -88,6 +93,11 @@ class MqttClient {
   // Parses every complete packet in `data` from `used` on, queues the messages and
   // acknowledges them in one write; `used` ends after the last complete packet.
   std::string consume(std::string_view data, size_t& used, bool& got_pingresp);
+  // A PUBLISH larger than max_payload_bytes: acknowledged and queued without its payload
+  // once its head is in `data`; the rest is read past (skip_left_). False while the head
+  // is incomplete or when the packet is not a PUBLISH (`error` set).
+  bool take_oversized(std::string_view data, size_t& used, const mqtt::Split& split,
+                      int64_t received, std::string& error);
   bool send(std::string_view bytes);
   bool wait_wake(std::chrono::milliseconds timeout);
   void event(MqttEvent::Level level, std::string text);
@@ -103,6 +113,7 @@ class MqttClient {
   std::string acks_;
   std::vector<MqttMessage> batch_;
   std::set<uint16_t> qos2_received_;  // QoS 2 ids between PUBLISH and PUBREL
+  size_t skip_left_ = 0;              // bytes of an oversized PUBLISH still to read past
 
   mutable std::mutex mu_;
   std::condition_variable space_;

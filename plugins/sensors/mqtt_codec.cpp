@@ -99,12 +99,21 @@ Split split_packet(std::string_view data, Packet& out) {
     multiplier *= 128;
   }
   r.total = at + length;
+  r.header = at;
   if (data.size() < r.total) return r;
   out.first_byte = static_cast<uint8_t>(data[0]);
   out.body = data.substr(at, length);
   r.status = Split::Status::kPacket;
   r.consumed = r.total;
   return r;
+}
+
+size_t publish_head_bytes(uint8_t first_byte, std::string_view body) {
+  if (body.size() < 2) return 0;
+  size_t topic =
+      (static_cast<size_t>(static_cast<uint8_t>(body[0])) << 8) | static_cast<uint8_t>(body[1]);
+  int qos = (first_byte >> 1) & 0x03;
+  return 2 + topic + (qos > 0 ? 2 : 0);
 }
 
 std::string parse_publish(const Packet& p, Publish& out) {

@@ -55,6 +55,7 @@ struct Split {
   enum class Status { kPacket, kNeedMore, kMalformed } status = Status::kNeedMore;
   size_t consumed = 0;  // kPacket: bytes the packet took
   size_t total = 0;     // kNeedMore with a known length: bytes the whole packet needs
+  size_t header = 0;    // with total: bytes of the fixed header (type and length)
 };
 
 // Looks for one complete packet at the start of `data`.
@@ -68,6 +69,11 @@ struct Publish {
 };
 // Empty on success, else why the packet is malformed.
 std::string parse_publish(const Packet& p, Publish& out);
+
+// Bytes of a PUBLISH body (after the fixed header) that hold its topic and packet id,
+// read from the first bytes of the body; 0 while fewer than two are known. Lets a
+// client acknowledge a packet too large to buffer from its head alone.
+size_t publish_head_bytes(uint8_t first_byte, std::string_view body_prefix);
 
 struct Connack {
   bool session_present = false;

@@ -61,7 +61,9 @@ constexpr ferry_option kOptions[] = {
               "mqtt: topic layouts, e.g. \"_/site/device/measurement\": segment names device, "
               "sensor, measurement, host, _ (skip), anything else becomes a tag"),
     opt::size("max_payload_bytes", "64KiB",
-              "mqtt: larger payloads are bad input (dead letter topic)", 16, 256 << 20),
+              "mqtt: larger payloads are bad input (dead letter topic); more than 64 KiB "
+              "larger ones are not even read",
+              16, 256 << 20),
     opt::integer("max_pending", "10000",
                  "mqtt: messages held between the MQTT broker and Kafka; when full, the "
                  "broker is made to wait",
@@ -271,6 +273,7 @@ class SensorsSource final : public SourceTask {
     s.topics = cfg_.list("topics");
     s.qos = static_cast<int>(cfg_.integer("qos"));
     s.max_pending = static_cast<size_t>(cfg_.integer("max_pending"));
+    s.max_payload_bytes = cfg_.size("max_payload_bytes");
 
     std::string fmt = cfg_.str("payload_format");
     payload_.format = fmt == "json"     ? PayloadFormat::kJson
@@ -306,7 +309,14 @@ class SensorsSource final : public SourceTask {
     batch_.clear();
     mqtt_->drain(batch_, max_records);
     for (const auto& m : batch_) {
-      ParsedMessage p = parse_message(m.topic, m.payload, payload_, m.received_ms);
+      ParsedMessage p;
+      if (m.dropped_payload_bytes > 0) {
+        p.error = "payload of " + std::to_string(m.dropped_payload_bytes) +
+                  " bytes exceeds max_payload_bytes (" + std::to_string(payload_.max_bytes) +
+                  "); it was not read";
+      } else {
+        p = parse_message(m.topic, m.payload, payload_, m.received_ms);
+      }
       if (!p.reading) {
         host_.count("bad_payloads");
         SourceRecord bad;

@@ -131,8 +131,8 @@ TEST_F(OdbcSink, CompositeKeysAreKeysAndTheReplicaFollowsThem) {
     pg_.sql("CREATE TABLE " + t + " (region text, id int, v text, PRIMARY KEY (region, id))");
   FerryInstance ferry(dir);
   ferry.add_connector("cdc", cdc(prefix, table));
-  ferry.add_connector(
-      "sink", sink(prefix + "." + table, pg_.connection(), "table = \"{table}_replica\"\n"));
+  ferry.add_connector("sink", sink(prefix + "." + table, pg_.connection(),
+                                   "table = \"{table}_replica\"\ntruncate_enabled = true\n"));
   ferry.start();
   pg_.sql("INSERT INTO " + table +
           " SELECT r, g, 'v' FROM unnest(ARRAY['eu', 'us']) r, generate_series(1, 50) g");
@@ -416,6 +416,84 @@ TEST_F(OdbcSink, BadRecordsGoToTheDeadLetterTopicWithTheReasonAndRedeliveryChang
   ferry.start();
   ASSERT_TRUE(wait_until([&] { return end_offset(dlq) >= 8; }, 60s)) << ferry.log();
   EXPECT_EQ(pg_.sql("SELECT string_agg(id || name || qty, ',' ORDER BY id) FROM " + table), before);
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+}
+
+TEST_F(OdbcSink, TruncatesAndDeletesAreAppliedOnlyWhenEnabled) {
+  // A truncate on the topic (anyone who can write it can send one) used to empty the
+  // target table whatever the settings said.
+  TempDir dir;
+  std::string topic = unique_topic("ops");
+  std::string base = unique_sql_name("ops");
+  for (const auto& suffix : {"_default", "_nodelete", "_truncate"})
+    pg_.sql("CREATE TABLE " + base + suffix + " (id int PRIMARY KEY, name text)");
+  create_topic(topic, 1);
+  std::ofstream(dir / "in.txt") << "{\"id\": 1, \"name\": \"a\"}\n{\"id\": 2, \"name\": "
+                                   "\"b\"}\n{\"id\": 3, \"name\": \"c\"}\n"
+                                   "{\"op\": \"d\", \"before\": {\"id\": 2}, \"after\": null}\n"
+                                   "{\"op\": \"t\", \"before\": null, \"after\": null}\n"
+                                   "{\"id\": 4, \"name\": \"d\"}\n";
+  kcat_produce_lines(topic, (dir / "in.txt").string());
+  FerryInstance ferry(dir);
+  auto to = [&](const std::string& table, const std::string& extra) {
+    return sink(topic, pg_.connection(),
+                "table = \"" + table + "\"\nkey_columns = [\"id\"]\n" + extra);
+  };
+  ferry.add_connector("by-default", to(base + "_default", ""));
+  ferry.add_connector("no-deletes", to(base + "_nodelete", "delete_enabled = false\n"));
+  ferry.add_connector("truncates", to(base + "_truncate", "truncate_enabled = true\n"));
+  ferry.start();
+  auto ids = [&](const std::string& table) {
+    return pg_.sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM " + table);
+  };
+  EXPECT_TRUE(wait_until([&] { return ids(base + "_default") == "1,3,4"; }, 60s))
+      << ids(base + "_default") << ferry.log();
+  EXPECT_TRUE(wait_until([&] { return ids(base + "_nodelete") == "1,2,3,4"; }, 60s))
+      << ids(base + "_nodelete") << ferry.log();
+  EXPECT_TRUE(wait_until([&] { return ids(base + "_truncate") == "4"; }, 60s))
+      << ids(base + "_truncate") << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+}
+
+TEST_F(OdbcSink, OneLargeValueDoesNotMakeEveryRowOfABatchThatLarge) {
+  // Parameter arrays are rows x the widest value: 400 rows with one 900 KB value took
+  // 360 MB for a single batch.
+  TempDir dir;
+  std::string topic = unique_topic("wide"), table = unique_sql_name("wide");
+  pg_.sql("CREATE TABLE " + table + " (id int PRIMARY KEY, name text)");
+  create_topic(topic, 1);
+  FerryInstance ferry(dir);
+  ferry.add_connector(
+      "sink", sink(topic, pg_.connection(), "table = \"" + table + "\"\nkey_columns = [\"id\"]\n"));
+  ferry.start();
+  ASSERT_TRUE(wait_until([&] { return !ferry.rest_address().empty(); }, 30s)) << ferry.log();
+  RestClient rest(ferry.rest_address());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto r = rest.get("/connectors/sink/tasks/0/status");
+        return r.status == 200 && r.body.value("state", "") == "RUNNING";
+      },
+      60s))
+      << ferry.log();
+  auto peak_mib = [&] {
+    std::ifstream in("/proc/" + std::to_string(ferry.pid()) + "/status");
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) / 1024;
+    return -1L;
+  };
+  long before = peak_mib();
+  std::ofstream in(dir / "in.txt");
+  in << "{\"id\": 0, \"name\": \"" << std::string(900'000, 'w') << "\"}\n";
+  for (int i = 1; i < 400; ++i) in << "{\"id\": " << i << ", \"name\": \"n" << i << "\"}\n";
+  in.close();
+  kcat_produce_lines(topic, (dir / "in.txt").string());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return pg_.sql("SELECT count(*) || ':' || max(length(name)) FROM " + table) == "400:900000";
+      },
+      120s))
+      << ferry.log();
+  EXPECT_LT(peak_mib() - before, 100) << "peak before: " << before << " MiB";
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }
 

@@ -191,7 +191,16 @@ TEST(Sensors, MqttBurstOfTenThousandMessagesAllArriveOnce) {
 
 // ferry reads the MQTT socket 64 KiB at a time: a packet several reads long is put
 // together whole, and QoS 0 and 1 messages around it keep their order.
-TEST(Sensors, MqttPacketsLargerThanOneReadArriveWholeBetweenQos0AndQos1Messages) {
+// Resident memory high-water mark of a process in MiB.
+static long peak_rss_mib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) / 1024;
+  return -1;
+}
+
+TEST(Sensors, MqttPacketsLargerThanOneReadArriveWholeAndHugeOnesAreNeverBuffered) {
   TempDir dir;
   std::string topic = unique_topic("mqtt-large"), dlq = unique_topic("mqtt-large.dlq");
   std::string prefix = unique_topic("large");
@@ -202,28 +211,52 @@ TEST(Sensors, MqttPacketsLargerThanOneReadArriveWholeBetweenQos0AndQos1Messages)
   ferry.start();
   ASSERT_TRUE(subscribed(ferry)) << ferry.log();
 
+  // Just over the limit: read whole (across several reads) and dead-lettered whole.
   std::string big;
-  for (int i = 0; big.size() < 300'000; ++i) big += std::to_string(i) + ",";
+  for (int i = 0; big.size() < 150'000; ++i) big += std::to_string(i) + ",";
   auto big_file = dir.write("big.bin", big);
+  // Far over it: a broker (or a publisher through it) sending 200 MB used to make ferry
+  // buffer all of it before looking at its size.
+  auto huge_file = dir / "huge.bin";
+  {
+    std::ofstream out(huge_file, std::ios::binary);
+    std::string chunk(1 << 20, 'h');
+    for (int i = 0; i < 200; ++i) out << chunk;
+  }
+  long rss_before = peak_rss_mib(ferry.pid());
   mosquitto_pub(prefix + "/d/t", "1", 0);
   mosquitto_pub(prefix + "/d/t", "2", 1);
   auto r = run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", test_mqtt_port(), "-t",
                         prefix + "/d/t", "-q", "1", "-f", big_file.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", test_mqtt_port(), "-t",
+                   prefix + "/d/huge", "-q", "1", "-f", huge_file.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   mosquitto_pub(prefix + "/d/t", "3", 1);
   mosquitto_pub(prefix + "/d/t", "4", 0);
 
-  ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= 4 && end_offset(dlq) >= 1; }, 60s))
+  ASSERT_TRUE(wait_until([&] { return end_offset(topic) >= 4 && end_offset(dlq) >= 2; }, 60s))
       << ferry.log();
+  // The huge packet was read past: memory did not grow by its size.
+  EXPECT_LT(peak_rss_mib(ferry.pid()) - rss_before, 64) << rss_before;
+  // ...and the session went on: acknowledged, no reconnect.
+  EXPECT_EQ(occurrences(ferry.log(), "subscribed to 1"), 1u) << ferry.log();
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
   std::vector<double> in_order;
   for (const auto& m : kcat_consume(topic)) in_order.push_back(json::parse(*m.value)["value"]);
   EXPECT_EQ(in_order, (std::vector<double>{1, 2, 3, 4}));  // one key, one partition: in order
   auto bad = kcat_consume(dlq);
-  ASSERT_EQ(bad.size(), 1u);
-  EXPECT_EQ(bad[0].value, big);  // every byte, across five reads
+  ASSERT_EQ(bad.size(), 2u);
+  EXPECT_EQ(bad[0].value, big);  // every byte, across several reads
   EXPECT_NE(bad[0].headers["ferry.error.reason"].find("exceeds max_payload_bytes (102400)"),
             std::string::npos);
+  EXPECT_EQ(bad[1].value.value_or(""), "");  // not kept
+  EXPECT_EQ(bad[1].headers["mqtt.topic"], prefix + "/d/huge");
+  EXPECT_NE(
+      bad[1].headers["ferry.error.reason"].find("payload of 209715200 bytes exceeds "
+                                                "max_payload_bytes (102400); it was not read"),
+      std::string::npos)
+      << bad[1].headers["ferry.error.reason"];
 }
 
 TEST(Sensors, SigkillWithAPersistentSessionLosesNothingPublishedWhileDown) {

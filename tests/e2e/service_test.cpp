@@ -127,18 +127,33 @@ TEST(Service, SigtermFinishesWhileADeadMemberHoldsUpTheSpanGroup) {
   EXPECT_EQ(b.stop(std::chrono::seconds(30)), 0) << b.log();
 }
 
-TEST(Service, UnitFilePassesSystemdAnalyzeVerify) {
-  TempDir dir;
+// configs/ferry.service in `dir`, naming the ferry under test instead of the packaged
+// /usr/bin/ferry (systemd-analyze checks that it is executable).
+static std::filesystem::path unit_under_test(const TempDir& dir) {
   std::string unit = read_file(source_dir() + "/configs/ferry.service");
-  // The unit names the packaged /usr/bin/ferry; verify checks that it is executable.
   for (size_t at; (at = unit.find("/usr/bin/ferry")) != std::string::npos;)
     unit.replace(at, std::string("/usr/bin/ferry").size(), ferry_binary());
-  auto path = dir.write("ferry.service", unit);
+  return dir.write("ferry.service", unit);
+}
+
+TEST(Service, UnitFilePassesSystemdAnalyzeVerify) {
+  TempDir dir;
+  auto path = unit_under_test(dir);
   auto r = run_command({"systemd-analyze", "verify", path.string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   // Unknown or misspelt directives are only warnings: none is allowed.
   EXPECT_EQ(r.err, "") << r.err;
   EXPECT_EQ(r.out, "") << r.out;
+}
+
+TEST(Service, UnitFileExposureIsAtMostTwoInSystemdAnalyzeSecurity) {
+  TempDir dir;
+  auto path = unit_under_test(dir);
+  // --threshold counts in tenths: 20 is an exposure of 2.0.
+  auto r = run_command(
+      {"systemd-analyze", "security", "--offline=true", "--threshold=20", path.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("SystemCallFilter="), std::string::npos) << r.out;
 }
 
 TEST(Service, SighupStartsChangesAndStopsOnlyTheAffectedConnectors) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -48,7 +49,7 @@ class FerryInstance {
     prefix.insert(prefix.end(),
                   {binary.empty() ? ferry_binary() : binary, "run", "-c", worker_.string()});
     proc_ = std::make_unique<Process>(std::move(prefix),
-                                      dir_ / ("ferry-" + std::to_string(runs_) + ".log"));
+                                      dir_ / ("ferry-" + std::to_string(runs_) + ".log"), env_);
   }
   // SIGTERM and wait; returns the exit code (-1 when it did not exit in time).
   int stop(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
@@ -65,6 +66,11 @@ class FerryInstance {
     if (proc_) proc_->signal(sig);
   }
   bool running() { return proc_ && proc_->running(); }
+  // Waits for the process to exit by itself; its exit code, or -1 after `timeout`.
+  int wait(std::chrono::milliseconds timeout) { return proc_ ? proc_->wait(timeout) : -1; }
+  pid_t pid() const { return proc_ ? proc_->pid() : -1; }
+  // Extra environment for the next start().
+  void set_env(const std::string& name, const std::string& value) { env_[name] = value; }
   std::string log() const { return proc_ ? proc_->log() : ""; }
   std::filesystem::path state_dir() const { return dir_ / "state"; }
   // "127.0.0.1:PORT" of the REST API once it listens, else empty.
@@ -80,6 +86,7 @@ class FerryInstance {
   const TempDir& dir_;
   std::filesystem::path worker_;
   std::unique_ptr<Process> proc_;
+  std::map<std::string, std::string> env_;
   int runs_ = 0;
 };
 

@@ -170,7 +170,50 @@ size_t kcat_consume_as_group(const std::string& group, const std::string& topic)
   return n;
 }
 
+void produce_records(const std::string& topic, const std::vector<RecordToProduce>& records) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", test_bootstrap().c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "acks", "all", err, sizeof err);
+  std::string failure;
+  rd_kafka_conf_set_opaque(conf, &failure);
+  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      *static_cast<std::string*>(opaque) = rd_kafka_message_errstr(m);
+  });
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk == nullptr) throw std::runtime_error(std::string("producer: ") + err);
+  for (const auto& r : records) {
+    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(r.headers.size());
+    for (const auto& [name, value] : r.headers)
+      rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                          static_cast<ssize_t>(value.size()));
+    // librdkafka's macros cast their arguments: compute them first.
+    const void* key = r.key ? r.key->data() : nullptr;
+    size_t key_len = r.key ? r.key->size() : 0;
+    void* value = r.value ? const_cast<char*>(r.value->data()) : nullptr;
+    size_t value_len = r.value ? r.value->size() : 0;
+    rd_kafka_resp_err_t e =
+        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(r.partition),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len),
+                          RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_TIMESTAMP(r.timestamp_ms),
+                          RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_headers_destroy(hdrs);
+      rd_kafka_destroy(rk);
+      throw std::runtime_error(std::string("produce: ") + rd_kafka_err2str(e));
+    }
+  }
+  rd_kafka_resp_err_t e = rd_kafka_flush(rk, 60'000);
+  rd_kafka_destroy(rk);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+    throw std::runtime_error(std::string("flush: ") + rd_kafka_err2str(e));
+  if (!failure.empty()) throw std::runtime_error("delivery: " + failure);
+}
+
 std::string ferry_binary() {
+  // Lets a test run against another build (e.g. to show it fails on an older main).
+  if (const char* other = std::getenv("FERRY_TEST_OTHER_BINARY"); other && *other) return other;
   return FERRY_TEST_BINARY;
 }
 std::string test_plugin_dir() {

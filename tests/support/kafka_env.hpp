@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ferry::test {
@@ -44,6 +45,19 @@ std::string topic_config(const std::string& topic, const std::string& name);
 // Reads `topic` to its end as a member of consumer group `group` with kcat -G, which
 // commits its offsets when it leaves. Returns the number of messages read.
 size_t kcat_consume_as_group(const std::string& group, const std::string& topic);
+
+// A record as a hostile or foreign producer may write it: any header bytes (NUL too)
+// and any timestamp, which kcat cannot set. Produced with librdkafka, acks=all.
+struct RecordToProduce {
+  RecordToProduce() = default;
+  RecordToProduce(std::optional<std::string> k, std::optional<std::string> v)
+      : key(std::move(k)), value(std::move(v)) {}
+  std::optional<std::string> key, value;
+  std::vector<std::pair<std::string, std::string>> headers;
+  int64_t timestamp_ms = 0;  // 0: now
+  int32_t partition = 0;
+};
+void produce_records(const std::string& topic, const std::vector<RecordToProduce>& records);
 
 // Paths of the binaries under test.
 std::string ferry_binary();

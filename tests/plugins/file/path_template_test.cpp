@@ -17,6 +17,31 @@ TEST(PathTemplate, RecordDataCannotEscapeTheDirectory) {
   EXPECT_EQ(expand_path("/out/{filename}", v), "/out/_");
 }
 
+TEST(PathTemplate, ALongOrOddSpanIdStillGivesOneShortSegment) {
+  std::string long_a(5000, 'a'), long_b = long_a + "b";
+  TemplateValues a{"t", 0, long_a, 0, ""}, b{"t", 0, long_b, 0, ""};
+  std::string pa = expand_path("/out/{span}", a), pb = expand_path("/out/{span}", b);
+  EXPECT_LE(pa.size(), 5 + kMaxSegmentBytes);
+  EXPECT_NE(pa, pb);
+  TemplateValues odd{"t", 0, std::string_view("a/b\0c", 5), 0, ""};
+  EXPECT_EQ(expand_path("/out/{span}", odd), "/out/a_b_c");
+  TemplateValues empty{"t", 0, "", 0, ""};
+  EXPECT_EQ(expand_path("/out/{span}", empty), "/out/nospan");
+}
+
+TEST(PathTemplate, AnyTimestampGivesAValidDate) {
+  // Far past and far future used to leave strftime's buffer unterminated.
+  for (int64_t ts : {INT64_MIN, INT64_MIN + 1, int64_t{-62167219200001}, int64_t{-1},
+                     int64_t{253402300800000}, INT64_MAX}) {
+    std::string d = utc_date(ts);
+    EXPECT_TRUE(d == "invalid-date" || d.size() == 10) << ts << " -> " << d;
+  }
+  EXPECT_EQ(utc_date(-62167219200000), "0000-01-01");
+  EXPECT_EQ(utc_date(253402300799999), "9999-12-31");
+  EXPECT_EQ(utc_date(INT64_MIN), "invalid-date");
+  EXPECT_EQ(utc_date(-1), "1969-12-31");
+}
+
 TEST(PathTemplate, UnknownFieldsAreReported) {
   std::string field;
   EXPECT_TRUE(template_has_unknown_field("/out/{topc}.log", field));
