@@ -4,7 +4,7 @@
 set -euo pipefail
 
 BUILD_PKGS=(
-  build-essential cmake ninja-build pkg-config clang-format clang libfuzzer-14-dev
+  build-essential cmake ninja-build pkg-config clang-format
   librdkafka-dev libboost-dev libboost-filesystem-dev libtomlplusplus-dev
   libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev nlohmann-json3-dev
   rapidjson-dev libsystemd-dev prometheus-cpp-dev libssl-dev
@@ -15,8 +15,15 @@ TEST_PKGS=(kcat mosquitto mosquitto-clients openssl default-jdk-headless maven p
            unixodbc odbc-postgresql libsqliteodbc odbc-mariadb sqlite3
            postgresql-15 postgresql-client-15 mariadb-server mariadb-client)
 
+# Only scripts/fuzz.sh needs clang's libFuzzer and sanitizer runtimes.
+FUZZ_PKGS=(clang libfuzzer-14-dev libclang-rt-14-dev)
+
 want=("${BUILD_PKGS[@]}")
-if [[ "${1:-}" != "--build-only" ]]; then want+=("${TEST_PKGS[@]}"); fi
+case "${1:-}" in
+  --build-only) ;;
+  --fuzz) want+=("${FUZZ_PKGS[@]}") ;;
+  *) want+=("${TEST_PKGS[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

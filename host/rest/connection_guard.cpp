@@ -56,13 +56,14 @@ ConnectionGuard::~ConnectionGuard() {
   }
   cv_.notify_all();
   reaper_.join();
-  for (auto& [id, c] : conns_) close(c.dup_fd);
+  for (auto& [id, c] : conns_)
+    if (!c.refused) close(c.dup_fd);
 }
 
-bool ConnectionGuard::find_new_socket(Id& id, int& fd) const {
+ConnectionGuard::Found ConnectionGuard::find_new_socket(Id& id, int& fd) const {
   DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return false;
-  bool found = false;
+  if (dir == nullptr) return Found::kNoProc;
+  Found found = Found::kNone;
   while (dirent* e = readdir(dir)) {
     int n = std::atoi(e->d_name);
     if (n <= 2 || n == dirfd(dir)) continue;
@@ -72,7 +73,7 @@ bool ConnectionGuard::find_new_socket(Id& id, int& fd) const {
     if (local_port(n) != port_ || !connected(n)) continue;
     id = st.st_ino;
     fd = n;
-    found = true;
+    found = Found::kSocket;
     break;
   }
   closedir(dir);
@@ -83,26 +84,27 @@ std::function<void()> ConnectionGuard::admit(std::function<void()> serve) {
   std::unique_lock lock(mu_);
   Id id = 0;
   int fd = -1;
-  if (port_ <= 0 || !find_new_socket(id, fd)) {
-    if (!warned_)
-      logging::get("rest")->warn(
-          "cannot find accepted sockets in /proc/self/fd: REST connections are not bounded");
+  Found found = port_ > 0 ? find_new_socket(id, fd) : Found::kNone;
+  if (found == Found::kNoProc && !warned_) {
+    logging::get("rest")->warn("/proc/self/fd is not readable: REST connections are not bounded");
     warned_ = true;
-    return serve;
   }
-  if (conns_.size() >= limits_.max_connections) {
-    lock.unlock();
-    // The worker that serves it reads end-of-file at once and closes it.
+  // Not found: the client already hung up (the worker reads end-of-file at once).
+  if (found != Found::kSocket) return serve;
+  Conn c;
+  c.refused = open_ >= limits_.max_connections;
+  if (c.refused) {
+    // Known until its worker ran, so the next accept's search does not take it for new.
     shutdown(fd, SHUT_RDWR);
     logging::get("rest")->warn("refused a REST connection: {} are open ([rest] max_connections)",
                                limits_.max_connections);
-    return serve;
+  } else {
+    c.dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (c.dup_fd < 0) return serve;
+    c.deadline = Clock::now() + limits_.request_timeout;
+    c.bytes_at_arm = bytes_received(c.dup_fd);
+    ++open_;
   }
-  Conn c;
-  c.dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  if (c.dup_fd < 0) return serve;
-  c.deadline = Clock::now() + limits_.request_timeout;
-  c.bytes_at_arm = bytes_received(c.dup_fd);
   conns_.emplace(id, c);
   lock.unlock();
   cv_.notify_all();
@@ -126,7 +128,7 @@ void ConnectionGuard::reply_sent() {
 void ConnectionGuard::arm(Id id, bool in_handler) {
   std::lock_guard lock(mu_);
   auto it = conns_.find(id);
-  if (it == conns_.end()) return;
+  if (it == conns_.end() || it->second.refused) return;
   it->second.in_handler = in_handler;
   it->second.deadline = Clock::now() + limits_.request_timeout;
   it->second.bytes_at_arm = bytes_received(it->second.dup_fd);
@@ -136,13 +138,16 @@ void ConnectionGuard::release(Id id) {
   std::lock_guard lock(mu_);
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
-  close(it->second.dup_fd);
+  if (!it->second.refused) {
+    close(it->second.dup_fd);
+    --open_;
+  }
   conns_.erase(it);
 }
 
 size_t ConnectionGuard::open_connections() const {
   std::lock_guard lock(mu_);
-  return conns_.size();
+  return open_;
 }
 
 void ConnectionGuard::reap_loop() {
@@ -157,7 +162,7 @@ void ConnectionGuard::reap_loop() {
     cv_.wait_for(lock, kTick, [&] { return stop_; });
     auto now = Clock::now();
     for (auto& [id, c] : conns_) {
-      if (c.in_handler) continue;
+      if (c.in_handler || c.refused) continue;
       bool late = now >= c.deadline;
       bool greedy = bytes_received(c.dup_fd) - c.bytes_at_arm > limits_.max_request_bytes;
       if (!late && !greedy) continue;

@@ -53,10 +53,12 @@ class ConnectionGuard {
     std::chrono::steady_clock::time_point deadline;
     uint64_t bytes_at_arm = 0;
     bool in_handler = false;
+    bool refused = false;  // over max_connections: shut at once, not counted
   };
   using Id = uint64_t;  // socket inode
+  enum class Found { kSocket, kNone, kNoProc };
 
-  bool find_new_socket(Id& id, int& fd) const;
+  Found find_new_socket(Id& id, int& fd) const;
   void arm(Id id, bool in_handler);
   void release(Id id);
   void reap_loop();
@@ -66,6 +68,7 @@ class ConnectionGuard {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<Id, Conn> conns_;
+  size_t open_ = 0;  // conns_ not refused
   bool stop_ = false;
   bool warned_ = false;
   std::thread reaper_;

@@ -99,9 +99,13 @@ void Worker::start_rest() {
     log_->error("{}; running without the REST API", error);
     return;
   }
-  // The address actually bound (listen may say port 0), for `ferry spans` and scripts.
+  // The address actually bound (listen may say port 0), for `ferry spans` and scripts; a
+  // wildcard is written as loopback, a name the Host check accepts.
   std::string listen = cfg_.rest.str("listen");
-  std::string address = listen.substr(0, listen.rfind(':')) + ":" + std::to_string(server->port());
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+  if (host == "::" || host == "[::]") host = "[::1]";
+  std::string address = host + ":" + std::to_string(server->port());
   std::error_code ec;
   std::filesystem::create_directories(cfg_.state_dir, ec);
   if (auto err = write_file_atomically(cfg_.state_dir / "rest.address", address + "\n"))

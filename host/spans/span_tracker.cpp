@@ -388,20 +388,21 @@ void SpanTracker::check_completion() {
   for (auto& [id, event] : completions) {
     std::string group = event["group"];
     publisher_.publish("span.completed", id, std::move(event),
-                       [this, id, group](bool ok, const std::string&) {
+                       // A copy, not the binding: clang 14 cannot capture bindings.
+                       [this, span = id, group](bool ok, const std::string&) {
                          if (ok) return;
                          std::lock_guard lock(mu_);
-                         if (auto it = spans_.find(id); it != spans_.end())
+                         if (auto it = spans_.find(span); it != spans_.end())
                            it->second.completing.erase(group);  // try again
                        });
   }
   for (auto& [id, event] : expire) {
     log_->warn("span {} expired before every group completed it", id);
     publisher_.publish("span.expired", id, std::move(event),
-                       [this, id](bool ok, const std::string&) {
+                       [this, span = id](bool ok, const std::string&) {
                          if (ok) return;
                          std::lock_guard lock(mu_);
-                         if (auto it = spans_.find(id); it != spans_.end())
+                         if (auto it = spans_.find(span); it != spans_.end())
                            it->second.expiring = false;
                        });
   }

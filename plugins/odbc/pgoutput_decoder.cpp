@@ -1,6 +1,7 @@
 #include "pgoutput_decoder.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 
 namespace ferry::odbc::pg {
@@ -9,6 +10,16 @@ namespace {
 
 // PostgreSQL's epoch (2000-01-01) in microseconds after the Unix epoch.
 constexpr int64_t kPgEpochUs = 946'684'800'000'000;
+
+// A commit time on the wire (microseconds since 2000-01-01, signed) as microseconds
+// since 1970, saturated: the bytes come from the server, and a value near the end of
+// int64 must not overflow.
+int64_t unix_us(uint64_t wire) {
+  int64_t pg = static_cast<int64_t>(wire);
+  int64_t out = 0;
+  if (__builtin_add_overflow(pg, kPgEpochUs, &out)) return INT64_MAX;
+  return out;
+}
 
 // Reads big-endian network-order fields; any overrun sets `bad` and yields zeros.
 class Reader {
@@ -82,14 +93,14 @@ std::string Decoder::decode(std::string_view data, Message& m) {
   switch (m.tag) {
     case 'B':
       m.lsn = r.uint(8);
-      m.commit_us = static_cast<int64_t>(r.uint(8)) + kPgEpochUs;
+      m.commit_us = unix_us(r.uint(8));
       m.xid = static_cast<uint32_t>(r.uint(4));
       break;
     case 'C':
       (void)r.uint(1);  // flags, unused
       m.lsn = r.uint(8);
       m.end_lsn = r.uint(8);
-      m.commit_us = static_cast<int64_t>(r.uint(8)) + kPgEpochUs;
+      m.commit_us = unix_us(r.uint(8));
       break;
     case 'R': {
       Relation rel;

@@ -217,6 +217,8 @@ std::string ferry_binary() {
   return FERRY_TEST_BINARY;
 }
 std::string test_plugin_dir() {
+  // With FERRY_TEST_OTHER_BINARY: that build's test plugins (sanitizer runtimes differ).
+  if (const char* other = std::getenv("FERRY_TEST_OTHER_PLUGIN_DIR"); other && *other) return other;
   return FERRY_TEST_PLUGIN_DIR;
 }
 std::string source_dir() {

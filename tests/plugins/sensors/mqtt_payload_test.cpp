@@ -30,6 +30,20 @@ TEST(MqttPayload, JsonObjectWithValueUnitAndLimits) {
   EXPECT_EQ(p.reading->measurement, "temperature");
 }
 
+TEST(MqttPayload, ZerosWithAnyExponentAreZero) {
+  // RapidJSON's full-precision parser read these as huge or tiny garbage.
+  for (const char* zero : {"0e40", "0e-40", "0.000000000000000000000e100", "-0e300", "0E99"}) {
+    auto p = parse("a/b", std::string(R"({"value": )") + zero + "}");
+    ASSERT_TRUE(p.reading) << zero << ": " << p.error;
+    EXPECT_EQ(p.reading->value, 0.0) << zero;
+  }
+  auto p = parse("a/b", R"({"value": 21.5, "min": 0.1, "max": 1e3})");
+  ASSERT_TRUE(p.reading) << p.error;
+  EXPECT_EQ(p.reading->value, 21.5);
+  EXPECT_EQ(*p.reading->min, 0.1);
+  EXPECT_EQ(*p.reading->max, 1000.0);
+}
+
 TEST(MqttPayload, PlainNumbersWithSurroundingWhitespace) {
   PayloadOptions opts;
   opts.unit = "hPa";
