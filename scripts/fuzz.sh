@@ -27,10 +27,13 @@ if ((${#TARGETS[@]} == 0)); then
   for f in tests/fuzz/*_fuzz.cpp; do TARGETS+=("$(basename "$f" _fuzz.cpp)"); done
 fi
 
-echo "==> building fuzz targets (clang, libFuzzer) in $BUILD" >&2
-CC=clang CXX=clang++ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DFERRY_FUZZ=ON -DFERRY_WERROR=OFF >/dev/null
-cmake --build "$BUILD" --target "${TARGETS[@]/%/_fuzz}" >&2
+# FERRY_FUZZ_NO_BUILD=1: use the targets already built (several runs side by side).
+if [[ -z "${FERRY_FUZZ_NO_BUILD:-}" ]]; then
+  echo "==> building fuzz targets (clang, libFuzzer) in $BUILD" >&2
+  CC=clang CXX=clang++ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DFERRY_FUZZ=ON -DFERRY_WERROR=OFF >/dev/null
+  cmake --build "$BUILD" --target "${TARGETS[@]/%/_fuzz}" >&2
+fi
 
 failed=0
 printf '%-16s %10s %10s %8s %8s  %s\n' target runs exec/s cov corpus result

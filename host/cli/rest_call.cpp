@@ -18,7 +18,9 @@ std::string rest_url(const config::WorkerConfig& w) {
   std::string listen = w.rest.str("listen");
   if (listen.ends_with(":0")) listen = first_line(w.state_dir / "rest.address");
   if (listen.rfind("0.0.0.0:", 0) == 0) listen = "127.0.0.1:" + listen.substr(8);
-  return listen.empty() ? "" : "http://" + listen;
+  if (listen.rfind("[::]:", 0) == 0) listen = "[::1]:" + listen.substr(5);
+  if (listen.empty()) return "";
+  return (w.rest.has("tls_cert_file") ? "https://" : "http://") + listen;
 }
 
 int rest_call(const config::WorkerConfig& w, const std::string& url_flag, const std::string& method,
@@ -29,6 +31,12 @@ int rest_call(const config::WorkerConfig& w, const std::string& url_flag, const 
     return 2;
   }
   httplib::Client client(url);
+  // Over TLS the server must prove it holds the configured certificate (which then has
+  // to name the address, e.g. an IP SAN 127.0.0.1): the token goes only to it.
+  if (w.rest.has("tls_cert_file")) {
+    client.set_ca_cert_path(w.rest.str("tls_cert_file").c_str());
+    client.enable_server_certificate_verification(true);
+  }
   client.set_connection_timeout(5);
   client.set_read_timeout(120);  // stopping or restarting tasks drains them first
   httplib::Headers headers;

@@ -3,6 +3,9 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <charconv>
+#include <cstdint>
+
 #include "common/logging.hpp"
 #include "common/secrets.hpp"
 #include "rest/connection_guard.hpp"
@@ -55,6 +58,42 @@ class GuardedQueue : public httplib::TaskQueue {
 
 bool changes_state(const std::string& method) {
   return method != "GET" && method != "HEAD" && method != "OPTIONS";
+}
+
+struct PreRouteChecks {
+  std::vector<std::string> hosts, origins;
+  std::string token;
+  size_t max_body = 0;
+};
+
+// The checks before any route, in order; true when `res` holds the refusal.
+bool pre_route(const PreRouteChecks& c, const httplib::Request& req, httplib::Response& res) {
+  if (!host_allowed(req.get_header_value("Host"), c.hosts)) {
+    reply_error(res, 421,
+                "this API does not answer to the host name in the Host header (allowed: "
+                "[rest] allowed_hosts)");
+    return true;
+  }
+  if (changes_state(req.method) && req.has_header("Origin") &&
+      !origin_allowed(req.get_header_value("Origin"), c.hosts, c.origins)) {
+    reply_error(res, 403, "requests from this Origin may not change anything");
+    return true;
+  }
+  if (!c.token.empty() && !bearer_matches(req.get_header_value("Authorization"), c.token)) {
+    reply_error(res, 401, "missing or wrong bearer token");
+    return true;
+  }
+  // Refused from the header: httplib itself would first read (and discard) the whole
+  // declared body.
+  if (const auto length = req.get_header_value("Content-Length"); !length.empty()) {
+    uint64_t n = 0;
+    auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), n);
+    if (ec != std::errc() || end != length.data() + length.size() || n > c.max_body) {
+      reply_error(res, 413, "the request body is larger than [rest] max_body_bytes");
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -128,26 +167,16 @@ void RestServer::install_guards(const RestSettings& settings) {
   std::vector<std::string> hosts = settings.allowed_hosts.empty()
                                        ? default_allowed_hosts(settings.listen)
                                        : settings.allowed_hosts;
+  PreRouteChecks checks{std::move(hosts), settings.allowed_origins, settings.token,
+                        settings.max_body_bytes};
   server_->set_pre_routing_handler(
-      [hosts, origins = settings.allowed_origins, token = settings.token](
-          const httplib::Request& req, httplib::Response& res) {
-        using R = httplib::Server::HandlerResponse;
-        if (!host_allowed(req.get_header_value("Host"), hosts)) {
-          reply_error(res, 421,
-                      "this API does not answer to the host name in the Host header (allowed: "
-                      "[rest] allowed_hosts)");
-          return R::Handled;
-        }
-        if (changes_state(req.method) && req.has_header("Origin") &&
-            !origin_allowed(req.get_header_value("Origin"), hosts, origins)) {
-          reply_error(res, 403, "requests from this Origin may not change anything");
-          return R::Handled;
-        }
-        if (!token.empty() && !bearer_matches(req.get_header_value("Authorization"), token)) {
-          reply_error(res, 401, "missing or wrong bearer token");
-          return R::Handled;
-        }
-        return R::Unhandled;
+      [checks = std::move(checks)](const httplib::Request& req, httplib::Response& res) {
+        if (!pre_route(checks, req, res)) return httplib::Server::HandlerResponse::Unhandled;
+        // A refused request's body is never read: its bytes must not be taken for the
+        // next request on the connection.
+        if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding"))
+          res.set_header("Connection", "close");
+        return httplib::Server::HandlerResponse::Handled;
       });
   server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;

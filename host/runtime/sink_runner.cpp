@@ -345,9 +345,16 @@ Status SinkRunner::deliver(const std::vector<kafka::MessagePtr>& batch) {
 Status SinkRunner::flush_and_commit() {
   if (pending_.empty() && span_changes_.empty()) {
     // Nothing to commit, but an idle flush lets a plugin let go of what it holds (file-sink
-    // closes outputs idle for idle_close); once per offset_flush_interval.
+    // closes outputs idle for idle_close); once per offset_flush_interval, once it has
+    // had records. Best effort: a retriable failure waits for the next one.
+    if (records_in_ == 0) return Status::Ok();
     ferry_error err{};
-    return PluginTask::wrap(plugin_.plugin()->sink_flush(plugin_.get(), &err), err);
+    Status s = PluginTask::wrap(plugin_.plugin()->sink_flush(plugin_.get(), &err), err);
+    if (s.retriable()) {
+      log_->debug("idle flush failed (retriable): {}", s.message());
+      return Status::Ok();
+    }
+    return s;
   }
   auto started = Clock::now();
   Status s = with_retries("flush", [&] {

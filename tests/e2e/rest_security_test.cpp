@@ -324,9 +324,9 @@ TEST(RestSecurity, OnePortAndOneStateDirBelongToOneFerry) {
 TEST(RestSecurity, ServesHttpsWithTheToken) {
   LivePipeline p;
   auto key = p.dir / "key.pem", cert = p.dir / "cert.pem";
-  auto made =
-      run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
-                   "/CN=localhost", "-days", "2", "-keyout", key.string(), "-out", cert.string()});
+  auto made = run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
+                           "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2",
+                           "-keyout", key.string(), "-out", cert.string()});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   p.dir.write("token", "tls-token-81c2\n");
   p.rest_keys("tls_cert_file = \"" + cert.string() + "\"\ntls_key_file = \"" + key.string() +
@@ -337,7 +337,7 @@ TEST(RestSecurity, ServesHttpsWithTheToken) {
   httplib::SSLClient tls(address.substr(0, address.rfind(':')),
                          std::stoi(address.substr(address.rfind(':') + 1)));
   tls.set_ca_cert_path(cert.c_str());
-  tls.enable_server_certificate_verification(false);  // CN=localhost, asked for by IP
+  tls.enable_server_certificate_verification(true);
   tls.set_read_timeout(30);
   ASSERT_TRUE(wait_until(
       [&] {
@@ -352,6 +352,11 @@ TEST(RestSecurity, ServesHttpsWithTheToken) {
   auto listed = tls.Get("/connectors", {{"Authorization", "Bearer tls-token-81c2"}});
   ASSERT_TRUE(listed);
   EXPECT_EQ(listed->status, 200);
+  // ferry's own CLI speaks HTTPS to it, checking the certificate, with the token.
+  auto cli =
+      run_command({ferry_binary(), "connectors", "list", "-c", p.ferry.worker_file().string()});
+  EXPECT_EQ(cli.exit_code, 0) << cli.out << cli.err;
+  EXPECT_NE(cli.out.find("lines-in"), std::string::npos) << cli.out;
   // Plain HTTP on the TLS port gets no API.
   RestClient plain(address, "tls-token-81c2");
   EXPECT_NE(plain.get("/connectors").status, 200);
