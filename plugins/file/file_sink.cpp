@@ -155,7 +155,8 @@ class FileSink final : public SinkTask {
       if (Status s = sync_out(*f); !s.ok()) return s;
     for (auto& [id, sf] : spans_) {
       if (sf->done || sf->out.path.empty()) continue;
-      if (Status s = sync_out(sf->out); !s.ok()) return s;
+      // Always fsynced: the state saved below says these bytes are on disk.
+      if (Status s = sync_out(sf->out, /*force=*/true); !s.ok()) return s;
       if (!sf->saved) {
         // What a restart resumes from: bytes and records of the span safely on disk.
         std::string state = "open\n" + std::to_string(sf->out.size) + "\n" +
@@ -383,15 +384,18 @@ class FileSink final : public SinkTask {
     return Status::Ok();
   }
 
+  // Runs at the end of flush(): every buffer is written out, and fsynced unless fsync is
+  // off, so an idle file can simply be closed.
   void close_idle() {
     if (idle_close_.count() <= 0) return;
     auto cutoff = Clock::now() - idle_close_;
+    auto idle = [&](const OutFile& f) {
+      return f.fd >= 0 && f.last_write < cutoff && f.buffer.empty() && (!f.dirty || !fsync_);
+    };
     for (auto& [p, f] : files_)
-      if (f->fd >= 0 && f->last_write < cutoff && f->buffer.empty() && !f->dirty) close_out(*f);
+      if (idle(*f)) close_out(*f);
     for (auto& [id, sf] : spans_)
-      if (sf->out.fd >= 0 && sf->out.last_write < cutoff && sf->out.buffer.empty() &&
-          !sf->out.dirty)
-        close_out(sf->out);
+      if (idle(sf->out)) close_out(sf->out);
     drop_closed_files();
   }
 
