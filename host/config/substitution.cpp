@@ -25,24 +25,28 @@ std::optional<std::string> read_secret_file(const std::string& path, std::string
     error = "cannot read ${file:" + path + "}: " + std::strerror(errno);
     return std::nullopt;
   }
-  // Devices, FIFOs and /proc files either never end or say nothing about their size.
+  // Devices and FIFOs may never end; a regular file is read up to the cap (its st_size
+  // is not trusted: /proc files say 0).
   if (!S_ISREG(st.st_mode)) {
     error = "${file:" + path + "} is not a regular file";
     return std::nullopt;
   }
-  if (static_cast<uint64_t>(st.st_size) > kMaxSecretFileBytes) {
-    error = "${file:" + path + "} is larger than 1 MiB";
-    return std::nullopt;
-  }
-  std::string s(static_cast<size_t>(st.st_size), '\0');
-  size_t got = 0;
-  while (got < s.size()) {
-    ssize_t n = ::read(fd.get(), s.data() + got, s.size() - got);
+  std::string s;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
+    if (n < 0) {
+      error = "cannot read ${file:" + path + "}: " + std::strerror(errno);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    s.append(buf, static_cast<size_t>(n));
+    if (s.size() > kMaxSecretFileBytes) {
+      error = "${file:" + path + "} is larger than 1 MiB";
+      return std::nullopt;
+    }
   }
-  s.resize(got);
   // Files written by `echo` end in a newline that is not part of the secret.
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;

@@ -35,6 +35,26 @@ TEST(Substitution, ReadsSecretsFromFilesWithoutTrailingNewline) {
   EXPECT_FALSE(substitute("${file:/nonexistent/secret}").ok);
 }
 
+TEST(Substitution, FilesAreRegularAndAtMostOneMebibyte) {
+  // ${file:/dev/zero} used to read until memory ran out.
+  auto device = substitute("${file:/dev/zero}");
+  ASSERT_FALSE(device.ok);
+  EXPECT_NE(device.error.find("not a regular file"), std::string::npos) << device.error;
+  // /proc files say size 0: read to their end (under the cap) all the same.
+  auto proc = substitute("${file:/proc/self/status}");
+  ASSERT_TRUE(proc.ok) << proc.error;
+  EXPECT_NE(proc.ok->value.find("Pid:"), std::string::npos);
+  test::TempDir dir;
+  auto big = dir.write("big", std::string((1 << 20) + 1, 'x'));
+  auto r = substitute("${file:" + big.string() + "}");
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("larger than 1 MiB"), std::string::npos) << r.error;
+  auto just = dir.write("just", std::string(1 << 20, 'y'));
+  auto ok = substitute("${file:" + just.string() + "}");
+  ASSERT_TRUE(ok.ok) << ok.error;
+  EXPECT_EQ(ok.ok->value.size(), size_t{1} << 20);
+}
+
 TEST(Substitution, EscapesAndErrors) {
   auto r = substitute("$${literal}");
   ASSERT_TRUE(r.ok);
