@@ -244,9 +244,10 @@ Status PgLogicalSource::load_tables() {
     if (wanted(r[0].value_or(""), r[1].value_or("")))
       snapshot_tables_.emplace_back(r[0].value_or(""), r[1].value_or(""));
   for (const auto& t : cfg_.list("tables")) {
-    auto [s, n] = split_qualified(t, "public");
-    bool found = std::any_of(snapshot_tables_.begin(), snapshot_tables_.end(),
-                             [&](const auto& p) { return p.first == s && p.second == n; });
+    // A pair, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+    const auto wanted_table = split_qualified(t, "public");
+    bool found = std::find(snapshot_tables_.begin(), snapshot_tables_.end(), wanted_table) !=
+                 snapshot_tables_.end();
     if (!found)
       return Status::Config("table " + t + " is not in publication " + publication_ +
                             " (or does not exist)");
