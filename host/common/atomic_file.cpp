@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "common/unique_fd.hpp"
@@ -40,6 +41,22 @@ std::optional<std::string> write_file_atomically(const std::filesystem::path& pa
   return std::nullopt;
 }
 
+bool read_to_end(int fd, std::string& out, size_t max_bytes, bool& too_large) {
+  too_large = false;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) return true;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) {
+      too_large = true;
+      return false;
+    }
+  }
+}
+
 std::optional<std::string> read_whole_file(const std::filesystem::path& path, std::string* error) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
@@ -47,16 +64,10 @@ std::optional<std::string> read_whole_file(const std::filesystem::path& path, st
     return std::nullopt;
   }
   std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      if (error) *error = errno_text("cannot read", path);
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+  bool too_large = false;
+  if (!read_to_end(fd.get(), out, SIZE_MAX, too_large)) {
+    if (error) *error = errno_text("cannot read", path);
+    return std::nullopt;
   }
   return out;
 }

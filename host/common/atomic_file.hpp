@@ -13,6 +13,9 @@ namespace ferry {
 // Returns an error message, or nullopt on success.
 std::optional<std::string> write_file_atomically(const std::filesystem::path& path,
                                                  std::string_view content);
+// Reads `fd` to its end, appending to `out`. False on a read error (errno says which)
+// or, with `too_large` set, once more than `max_bytes` arrived.
+bool read_to_end(int fd, std::string& out, size_t max_bytes, bool& too_large);
 // nullopt when the file does not exist; throws nothing.
 std::optional<std::string> read_whole_file(const std::filesystem::path& path,
                                            std::string* error = nullptr);

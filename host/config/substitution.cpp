@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/atomic_file.hpp"
 #include "common/secrets.hpp"
 #include "common/unique_fd.hpp"
 
@@ -32,20 +33,11 @@ std::optional<std::string> read_secret_file(const std::string& path, std::string
     return std::nullopt;
   }
   std::string s;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      error = "cannot read ${file:" + path + "}: " + std::strerror(errno);
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    s.append(buf, static_cast<size_t>(n));
-    if (s.size() > kMaxSecretFileBytes) {
-      error = "${file:" + path + "} is larger than 1 MiB";
-      return std::nullopt;
-    }
+  bool too_large = false;
+  if (!read_to_end(fd.get(), s, kMaxSecretFileBytes, too_large)) {
+    error = too_large ? "${file:" + path + "} is larger than 1 MiB"
+                      : "cannot read ${file:" + path + "}: " + std::strerror(errno);
+    return std::nullopt;
   }
   // Files written by `echo` end in a newline that is not part of the secret.
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
