@@ -220,7 +220,9 @@ ParsedMessage parse_message(std::string_view topic, std::string_view payload,
       if (t->IsNumber()) {
         double n = t->GetDouble();
         // Seconds and milliseconds since the epoch: 1e11 s is the year 5138, 1e11 ms 1973.
-        if (!std::isfinite(n) || n < 0) {
+        // Past the year 9999 (in ms) it is no time, and would not fit an int64.
+        constexpr double kLastMs = 253'402'300'799'999.0;
+        if (!std::isfinite(n) || n < 0 || n > kLastMs) {
           out.error = "field \"" + opts.time_field + "\" is not a valid time";
           return out;
         }

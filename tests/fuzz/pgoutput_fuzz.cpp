@@ -1,9 +1,12 @@
 // pgoutput messages as PostgreSQL's slot functions return them: a session of several
 // messages (each prefixed by a 2-byte length), so Relation messages are remembered and
-// row messages refer to them.
+// row messages refer to them; each row becomes a Debezium change event, so the column
+// values reach the JSON conversion of every type the Relation names.
 #include <cstdint>
+#include <string>
 #include <string_view>
 
+#include "debezium_envelope.hpp"
 #include "pgoutput_decoder.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -17,7 +20,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view msg = in.substr(0, len);
     in.remove_prefix(msg.size());
     if (!decoder.decode(msg, m).empty()) continue;
-    if (const Relation* r = decoder.relation(m.relation)) (void)r;
+    const Relation* rel = decoder.relation(m.relation);
+    if (rel != nullptr && (m.tag == 'I' || m.tag == 'U' || m.tag == 'D')) {
+      ferry::odbc::EventSource source;
+      source.lsn = m.lsn;
+      std::string event, key;
+      const Tuple* before = m.old_kind != 0 ? &m.old_tuple : nullptr;
+      const Tuple* after = m.tag == 'D' ? nullptr : &m.new_tuple;
+      char op = m.tag == 'I' ? 'c' : m.tag == 'U' ? 'u' : 'd';
+      ferry::odbc::append_envelope(event, op, rel, before, after, source, 0);
+      (void)ferry::odbc::append_key(key, *rel, m.tag == 'D' ? m.old_tuple : m.new_tuple);
+    }
     uint64_t lsn = 0;
     (void)parse_lsn(format_lsn(m.lsn), lsn);
   }

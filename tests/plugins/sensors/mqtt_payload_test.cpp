@@ -44,6 +44,20 @@ TEST(MqttPayload, ZerosWithAnyExponentAreZero) {
   EXPECT_EQ(*p.reading->max, 1000.0);
 }
 
+TEST(MqttPayload, ATimeBeyondTheYear9999IsNoTime) {
+  // 8.9e41 was converted to int64 (undefined: found by fuzzing).
+  PayloadOptions opts;
+  opts.time_field = "ts";
+  for (const char* ts : {"8.88889e41", "1e19", "253402300800000"}) {
+    auto p = parse("a/b", std::string(R"({"value": 1, "ts": )") + ts + "}", opts);
+    EXPECT_FALSE(p.reading) << ts;
+    EXPECT_NE(p.error.find("is not a valid time"), std::string::npos) << ts << ": " << p.error;
+  }
+  auto last = parse("a/b", R"({"value": 1, "ts": 253402300799999})", opts);
+  ASSERT_TRUE(last.reading) << last.error;
+  EXPECT_EQ(last.reading->ts_ms, 253'402'300'799'999);
+}
+
 TEST(MqttPayload, PlainNumbersWithSurroundingWhitespace) {
   PayloadOptions opts;
   opts.unit = "hPa";
