@@ -145,11 +145,6 @@ void ConnectionGuard::release(Id id) {
   conns_.erase(it);
 }
 
-size_t ConnectionGuard::open_connections() const {
-  std::lock_guard lock(mu_);
-  return open_;
-}
-
 void ConnectionGuard::reap_loop() {
   // Ticks only while connections are open: an idle API costs no wake-ups.
   constexpr auto kTick = std::chrono::milliseconds(100);

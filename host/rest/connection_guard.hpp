@@ -45,8 +45,6 @@ class ConnectionGuard {
   static void handler_started();
   static void reply_sent();
 
-  size_t open_connections() const;
-
  private:
   struct Conn {
     int dup_fd = -1;
@@ -65,7 +63,7 @@ class ConnectionGuard {
 
   ConnectionLimits limits_;
   int port_ = 0;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable cv_;
   std::map<Id, Conn> conns_;
   size_t open_ = 0;  // conns_ not refused

@@ -305,11 +305,7 @@ class OdbcSink : public SinkTask {
       // Checked when staged; a failure now means the table changed since.
       if (!parse_change(p.key, p.value, key_columns_, p.change, error)) continue;
       if (p.change.kind == Change::Kind::kDelete && !deletes_) continue;
-      // A truncate empties the whole table: applied only when the operator asked.
-      if (p.change.kind == Change::Kind::kTruncate && !truncates_) {
-        host_.count("truncates_ignored");
-        continue;
-      }
+      if (p.change.kind == Change::Kind::kTruncate && !truncates_) continue;  // never staged
       pending_.push_back(std::move(p));
     }
     more = rows == kPage;
