@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "common/unique_fd.hpp"
+#include "ferry/unique_fd.hpp"
 
 namespace ferry {
 namespace {

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "common/unique_fd.hpp"
+#include "ferry/unique_fd.hpp"
 
 namespace ferry {
 

@@ -11,7 +11,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/secrets.hpp"
-#include "common/unique_fd.hpp"
+#include "ferry/unique_fd.hpp"
 
 namespace ferry::config {
 namespace {

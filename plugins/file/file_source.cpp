@@ -26,6 +26,7 @@
 
 #include "checkpoint_codec.hpp"
 #include "ferry/sdk.hpp"
+#include "ferry/unique_fd.hpp"
 #include "file_identity.hpp"
 #include "line_splitter.hpp"
 
@@ -64,26 +65,49 @@ constexpr ferry_option kOptions[] = {
 constexpr const char* kEolHeader = "ferry.eol";
 constexpr size_t kForgetPerPass = 64;
 
+// A file being read.
 struct Tracked {
+  Tracked(size_t max_line, LongLinePolicy policy, uint64_t start)
+      : splitter(max_line, policy, start), read_pos(start) {}
+
   FileKey key;
-  std::string partition;
-  std::string path;
-  int fd = -1;
+  std::string partition;   // the lineage it carries
+  std::string path;        // where it is now
+  std::string record_key;  // where it was found: its records' key while it is read
+  UniqueFd fd;
   LineSplitter splitter;
   uint64_t read_pos = 0;
   Fingerprint fp;
+  int64_t btime_ns = 0;
   Clock::time_point last_data = Clock::now();
-  bool gone = false;  // renamed away or deleted: read what is left, then close
+  // At the last scan: a file that did not change is not checked again.
+  off_t last_size = -1;
+  struct timespec last_mtime {};
+  bool gone = false;  // away from the watched paths or deleted: read the rest, then close
+  bool deleted = false;
+  bool rewritten = false;  // truncated (and maybe written again): its content starts over
   Clock::time_point gone_since{};
-  Clock::time_point next_verify{};
   bool span_open = false;
-
-  Tracked(size_t max_line, LongLinePolicy policy, uint64_t start)
-      : splitter(max_line, policy, start), read_pos(start) {}
-  ~Tracked() {
-    if (fd >= 0) ::close(fd);
-  }
 };
+
+// A file a scan found that nothing reads yet.
+struct Candidate {
+  std::string path;
+  struct stat st {};
+  FileKey key;
+  UniqueFd fd;
+  std::string head;  // its first fingerprint_bytes (fewer when it is shorter)
+  int64_t btime_ns = 0;
+};
+
+// The inode's birth time where the filesystem records one (ext4, xfs, btrfs): an inode
+// number handed to a new file gets a new birth time.
+int64_t birth_time_ns(int fd) {
+  struct statx sx {};
+  if (::statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &sx) != 0 || (sx.stx_mask & STATX_BTIME) == 0)
+    return 0;
+  return static_cast<int64_t>(sx.stx_btime.tv_sec) * 1'000'000'000 + sx.stx_btime.tv_nsec;
+}
 
 class FileSource final : public SourceTask {
  public:
@@ -122,7 +146,7 @@ class FileSource final : public SourceTask {
       if (auto off = parse_offset(o)) committed_[std::string(p)] = *off;
     });
     host_.state([&](std::string_view k, std::string_view v) {
-      if (auto r = parse_file_record(v)) known_[std::string(k)] = *r;
+      if (auto l = parse_lineage(k, v)) lineages_[std::string(k)] = *l;
     });
     if (on_done_.rfind("move:", 0) == 0) {
       std::error_code ec;
@@ -155,6 +179,7 @@ class FileSource final : public SourceTask {
       if (close) finished.push_back(key);
     }
     for (const auto& k : finished) files_.erase(k);
+    if (!finished.empty()) host_.gauge("files_open", static_cast<double>(files_.size()));
     return Status::Ok();
   }
 
@@ -166,7 +191,7 @@ class FileSource final : public SourceTask {
     if (!off->done) return;
     auto it = awaiting_done_.find(p);
     if (it == awaiting_done_.end()) return;
-    finish_batch_file(it->second.first, it->second.second);
+    finish_batch_file(p, it->second.first, it->second.second);
     awaiting_done_.erase(it);
   }
 
@@ -177,7 +202,7 @@ class FileSource final : public SourceTask {
     return out;
   }
 
-  void scan(Clock::time_point now) {
+  std::set<std::string> expand_patterns() {
     std::set<std::string> seen;
     for (const auto& pattern : patterns_) {
       glob_t g{};
@@ -195,15 +220,38 @@ class FileSource final : public SourceTask {
       host_.warn("no file matches " + join(patterns_) + " yet; will keep looking");
       warned_empty_ = true;
     }
-    bool collect = now >= next_collect_;
-    std::set<std::string> present;
-    for (const auto& path : seen) {
-      auto key = consider(path);
-      if (collect && key) present.insert(key->partition());
+    return seen;
+  }
+
+  void scan(Clock::time_point now) {
+    std::set<FileKey> present;
+    std::vector<Candidate> fresh;
+    for (const auto& path : expand_patterns()) {
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      FileKey key = FileKey::of(st);
+      if (!present.insert(key).second) continue;  // another name of a file seen already
+      if (auto it = files_.find(key); it != files_.end()) {
+        // Renamed within the watched paths: still read through the same descriptor.
+        it->second->path = path;
+        continue;
+      }
+      if (done_.contains(key) || awaiting(key)) continue;
+      if (auto c = open_candidate(path, st)) fresh.push_back(std::move(*c));
     }
-    if (!batch_) detect_gone(now);
-    if (collect) {
-      forget_gone(now, std::move(present));
+    if (!batch_) check_tracked(now, present);
+    std::erase_if(deferred_, [&](const FileKey& k) { return !present.contains(k); });
+    if (!fresh.empty()) {
+      // Files that are the same as before first: a copy is never taken for content a
+      // file still on disk carries.
+      LineageIndex index = index_lineages();
+      std::vector<Candidate> unmatched;
+      for (auto& c : fresh)
+        if (!resume_same_file(c, index)) unmatched.push_back(std::move(c));
+      for (auto& c : unmatched) adopt_copy_or_start(c, index);
+    }
+    if (now >= next_collect_) {
+      forget_gone(now, present);
       next_collect_ =
           now + std::min<std::chrono::milliseconds>(std::max(forget_after_ / 4, scan_interval_),
                                                     std::chrono::minutes(1));
@@ -211,23 +259,199 @@ class FileSource final : public SourceTask {
     first_scan_ = false;
   }
 
-  // Returns the identity of what `path` is now, if it is a regular file.
-  std::optional<FileKey> consider(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-    FileKey key = FileKey::of(st);
-    if (files_.contains(key) || done_.contains(key)) return key;
-    if (awaiting_done_.contains(key.partition())) return key;
-    open_file(path, st, key);
-    return key;
+  bool awaiting(const FileKey& key) const {
+    return std::any_of(awaiting_done_.begin(), awaiting_done_.end(),
+                       [&](const auto& a) { return a.second.first == key; });
+  }
+
+  std::optional<Candidate> open_candidate(const std::string& path, const struct stat& st) {
+    Candidate c;
+    c.fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!c.fd) {
+      if (warned_.insert(path).second) {
+        host_.warn("cannot open " + path + ": " + std::strerror(errno) + " (will retry)");
+        host_.count("file_open_errors");
+      }
+      return std::nullopt;
+    }
+    warned_.erase(path);
+    // The descriptor's own stat: the path may name another file by now.
+    if (::fstat(c.fd.get(), &c.st) != 0) return std::nullopt;
+    c.key = FileKey::of(c.st);
+    if (!(c.key == FileKey::of(st)) && (files_.contains(c.key) || done_.contains(c.key)))
+      return std::nullopt;
+    c.path = path;
+    auto head = read_head(c.fd.get());
+    if (!head) return std::nullopt;
+    c.head = std::move(*head);
+    c.btime_ns = birth_time_ns(c.fd.get());
+    return c;
+  }
+
+  // The first `len` bytes of the file (fewer when it is shorter); fingerprint_bytes by
+  // default.
+  std::optional<std::string> read_head(int fd, size_t len = 0) const {
+    std::string head(len == 0 ? fp_bytes_ : len, '\0');
+    size_t got = 0;
+    while (got < head.size()) {
+      ssize_t n = ::pread(fd, head.data() + got, head.size() - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return std::nullopt;
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    head.resize(got);
+    return head;
+  }
+
+  struct LineageIndex {
+    std::multimap<FileKey, std::string> by_inode;
+    std::map<std::pair<uint32_t, uint64_t>, std::vector<std::string>> by_fingerprint;
+    std::set<uint32_t> lengths;
+  };
+
+  LineageIndex index_lineages() const {
+    LineageIndex index;
+    for (const auto& [p, l] : lineages_) {
+      index.by_inode.emplace(l.inode, p);
+      if (l.fp.len > 0) {
+        index.by_fingerprint[{l.fp.len, l.fp.hash}].push_back(p);
+        index.lengths.insert(l.fp.len);
+      }
+    }
+    return index;
+  }
+
+  uint64_t position_of(const std::string& partition) const {
+    if (auto o = orphan_pos_.find(partition); o != orphan_pos_.end()) return o->second;
+    auto c = committed_.find(partition);
+    return c == committed_.end() ? 0 : c->second.pos;
+  }
+
+  // Resumes `c` where it was left when it is the file a lineage was read from. A lineage
+  // whose inode now holds other content (inode reuse, or truncated while ferry was
+  // stopped) is detached from it.
+  bool resume_same_file(Candidate& c, const LineageIndex& index) {
+    auto [from, to] = index.by_inode.equal_range(c.key);
+    for (auto it = from; it != to; ++it) {
+      const std::string& p = it->second;
+      Lineage& l = lineages_.at(p);
+      if (l.detached) continue;
+      uint64_t pos = position_of(p);
+      if (l.carried_by(c.key, c.btime_ns, c.head) && pos <= static_cast<uint64_t>(c.st.st_size)) {
+        if (batch_) {
+          if (auto d = committed_.find(p); d != committed_.end() && d->second.done) {
+            done_[c.key] = p;
+            return true;
+          }
+        }
+        track(c, p, pos, "resuming ");
+        return true;
+      }
+      host_.info(c.path + " is not the file read before under its inode number (" +
+                 (l.carried_by(c.key, c.btime_ns, c.head)
+                      ? "shorter than its checkpoint: truncated while ferry was stopped"
+                      : "new content") +
+                 ")");
+      detach(p);
+    }
+    return false;
+  }
+
+  // A file that carries no lineage: a copy of content nobody carries any more
+  // (copytruncate) goes on from that content's position; anything else is new.
+  void adopt_copy_or_start(Candidate& c, const LineageIndex& index) {
+    if (!batch_) {
+      for (uint32_t len : index.lengths) {
+        if (len > c.head.size()) break;
+        auto hit =
+            index.by_fingerprint.find({len, fingerprint(std::string_view(c.head).substr(0, len))});
+        if (hit == index.by_fingerprint.end()) continue;
+        for (const std::string& p : hit->second) {
+          Lineage& l = lineages_.at(p);
+          if (!l.copied_to(c.key, c.head)) continue;
+          if (carried_now(p)) {
+            // copytruncate copies before it truncates: the copy is read once the
+            // original is truncated or gone, from where the original was left.
+            if (deferred_.insert(c.key).second)
+              host_.info(c.path + " starts like " + l.path +
+                         ", which is being read: taking it for a copy (read once " + l.path +
+                         " is truncated or removed)");
+            return;
+          }
+          uint64_t pos = position_of(p);
+          if (pos > static_cast<uint64_t>(c.st.st_size)) continue;
+          deferred_.erase(c.key);
+          host_.info(c.path + " is a copy of " + l.path + " (copytruncate)");
+          l.detached = false;
+          track(c, p, pos, "reading on in ");
+          orphan_pos_.erase(p);
+          return;
+        }
+      }
+    }
+    deferred_.erase(c.key);
+    std::string p = unused_partition(c.key);
+    uint64_t start =
+        !batch_ && first_scan_ && start_at_end_ ? static_cast<uint64_t>(c.st.st_size) : 0;
+    track(c, p, start, "reading ");
+  }
+
+  bool carried_now(const std::string& partition) const {
+    return std::any_of(files_.begin(), files_.end(),
+                       [&](const auto& f) { return f.second->partition == partition; });
+  }
+
+  std::string unused_partition(const FileKey& key) const {
+    for (uint32_t n = 0;; ++n) {
+      std::string p = lineage_partition(key, n);
+      if (!lineages_.contains(p) && !committed_.contains(p)) return p;
+    }
+  }
+
+  void track(Candidate& c, const std::string& partition, uint64_t start, const char* verb) {
+    auto f = std::make_unique<Tracked>(max_line_, policy_, start);
+    f->key = c.key;
+    f->partition = partition;
+    f->path = c.path;
+    f->record_key = c.path;
+    f->fd = std::move(c.fd);
+    f->btime_ns = c.btime_ns;
+    f->fp = Fingerprint::of(c.head);
+    f->last_size = c.st.st_size;
+    f->last_mtime = c.st.st_mtim;
+    remember(*f);
+    host_.info(verb + c.path + " at byte " + std::to_string(start) + " (lineage " + partition +
+               ")");
+    files_.emplace(c.key, std::move(f));
+    host_.gauge("files_open", static_cast<double>(files_.size()));
+  }
+
+  // Writes the lineage `f` carries to plugin state when it changed.
+  void remember(const Tracked& f) {
+    Lineage l{f.fp, f.key, f.btime_ns, false, f.path};
+    auto it = lineages_.find(f.partition);
+    if (it != lineages_.end() && format_lineage(it->second) == format_lineage(l)) return;
+    lineages_[f.partition] = l;
+    (void)host_.put_state(f.partition, format_lineage(l));
+  }
+
+  void detach(const std::string& partition) {
+    auto it = lineages_.find(partition);
+    if (it == lineages_.end() || it->second.detached) return;
+    it->second.detached = true;
+    (void)host_.put_state(partition, format_lineage(it->second));
   }
 
   // A file that is no longer under any watched path (tail mode: rotated away and later
   // deleted; batch mode: removed by someone else) would otherwise keep its position in
   // the offsets and state files for good, and those are rewritten on every commit.
-  void forget_gone(Clock::time_point now, std::set<std::string> live) {
+  void forget_gone(Clock::time_point now, const std::set<FileKey>& present) {
+    std::set<std::string> live;
     for (const auto& [key, f] : files_) live.insert(f->partition);
     for (const auto& [p, pending] : awaiting_done_) live.insert(p);
+    for (const auto& [key, p] : done_)
+      if (present.contains(key)) live.insert(p);
     std::vector<std::string> expired;
     auto visit = [&](const std::string& p) {
       if (live.contains(p)) {
@@ -237,98 +461,48 @@ class FileSource final : public SourceTask {
       auto since = unseen_since_.try_emplace(p, now).first->second;
       if (now - since >= forget_after_) expired.push_back(p);
     };
-    for (const auto& [p, record] : known_) visit(p);
+    for (const auto& [p, lineage] : lineages_) visit(p);
     for (const auto& [p, offset] : committed_)
-      if (!known_.contains(p)) visit(p);
+      if (!lineages_.contains(p)) visit(p);
     // Each forgotten file with state costs a state write; a few per pass keep a scan
     // short when many files left at once (the rest go in the next passes).
     if (expired.size() > kForgetPerPass) expired.resize(kForgetPerPass);
     for (const auto& p : expired) {
-      auto k = known_.find(p);
-      host_.info("forgetting " + (k != known_.end() ? k->second.path : "file " + p) +
+      auto l = lineages_.find(p);
+      host_.info("forgetting " + (l != lineages_.end() ? l->second.path : "file " + p) +
                  ": not under the watched paths for forget_after");
       forget(p);
     }
   }
 
-  std::optional<Fingerprint> head_fingerprint(int fd, uint32_t len) {
-    std::string head(len, '\0');
-    ssize_t n = ::pread(fd, head.data(), len, 0);
-    if (n < 0) return std::nullopt;
-    head.resize(static_cast<size_t>(n));
-    return Fingerprint{fingerprint(head), static_cast<uint32_t>(n)};
-  }
-
-  void open_file(const std::string& path, const struct stat& st, const FileKey& key) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (warned_.insert(path).second) {
-        host_.warn("cannot open " + path + ": " + std::strerror(errno) + " (will retry)");
-        host_.count("file_open_errors");
-      }
-      return;
-    }
-    warned_.erase(path);
-    std::string partition = key.partition();
-    uint64_t start = 0;
-    bool resumed = false;
-    auto known = known_.find(partition);
-    if (known != known_.end()) {
-      // Same inode as a file we read before: the same file only if its head still hashes
-      // the same (inodes are reused after deletion).
-      auto now_fp = head_fingerprint(fd, known->second.fp.len);
-      if (now_fp && *now_fp == known->second.fp) {
-        auto c = committed_.find(partition);
-        if (c != committed_.end()) {
-          if (c->second.done && batch_) {
-            ::close(fd);
-            done_.insert(key);
-            return;
-          }
-          start = c->second.pos;
-          resumed = true;
-        }
-      }
-    }
-    if (!resumed && !batch_ && first_scan_ && start_at_end_)
-      start = static_cast<uint64_t>(st.st_size);
-    if (start > static_cast<uint64_t>(st.st_size)) {
-      host_.warn(path +
-                 " is shorter than its checkpoint (truncated while ferry was stopped); "
-                 "reading it from the start");
-      start = 0;
-    }
-    auto f = std::make_unique<Tracked>(max_line_, policy_, start);
-    f->key = key;
-    f->partition = partition;
-    f->path = path;
-    f->fd = fd;
-    auto fp = head_fingerprint(fd, fp_bytes_);
-    f->fp = fp.value_or(Fingerprint{});
-    remember(*f);
-    host_.info((resumed ? "resuming " : "reading ") + path + " at byte " + std::to_string(start));
-    files_.emplace(key, std::move(f));
-    host_.gauge("files_open", static_cast<double>(files_.size()));
-  }
-
-  void remember(const Tracked& f) {
-    FileRecord r{f.fp, f.path};
-    known_[f.partition] = r;
-    (void)host_.put_state(f.partition, format_file_record(r));
-  }
-
-  void detect_gone(Clock::time_point now) {
+  // Once per scan, for each file being read: deleted, moved away from the paths (or
+  // back), truncated or rewritten. A file whose size did not change is not re-read.
+  void check_tracked(Clock::time_point now, const std::set<FileKey>& present) {
     for (auto& [key, f] : files_) {
-      if (f->gone) continue;
-      struct stat st {};
       struct stat own {};
-      bool moved = ::stat(f->path.c_str(), &st) != 0 || !(FileKey::of(st) == key);
-      bool deleted = ::fstat(f->fd, &own) == 0 && own.st_nlink == 0;
-      if (moved || deleted) {
+      if (::fstat(f->fd.get(), &own) != 0) continue;
+      f->deleted = own.st_nlink == 0;
+      bool away = f->deleted || !present.contains(key);
+      if (away && !f->gone) {
         f->gone = true;
         f->gone_since = now;
-        host_.info(f->path + (deleted ? " was deleted" : " was rotated away") +
+        host_.info(f->path + (f->deleted ? " was deleted" : " left the watched paths") +
                    "; reading what is left");
+      } else if (!away && f->gone) {
+        f->gone = false;
+        host_.info(f->path + " is under the watched paths again");
+      }
+      // A truncation followed by as many bytes as before changes only the times.
+      if (own.st_size == f->last_size && own.st_mtim.tv_sec == f->last_mtime.tv_sec &&
+          own.st_mtim.tv_nsec == f->last_mtime.tv_nsec)
+        continue;
+      f->last_size = own.st_size;
+      f->last_mtime = own.st_mtim;
+      if (static_cast<uint64_t>(own.st_size) < f->read_pos) {
+        f->rewritten = true;
+      } else if (f->fp.len > 0) {
+        auto head = read_head(f->fd.get());
+        if (head && !f->fp.matches(*head)) f->rewritten = true;
       }
     }
   }
@@ -347,7 +521,7 @@ class FileSource final : public SourceTask {
     if (line.oversized) {
       host_.count("lines_truncated");
     }
-    if (key_path_) r.key = f.path;
+    if (key_path_) r.key = f.record_key;
     r.value = line.text;
     if (spans_) {
       if (Status s = open_span(f); !s.ok()) return s;
@@ -360,10 +534,10 @@ class FileSource final : public SourceTask {
     return host_.emit(r);
   }
 
-  // One span per file: opened with its first line (or at the end of an empty file in
+  // One span per lineage: opened with its first line (or at the end of an empty file in
   // batch mode), closed at EOF in batch mode, and in tail mode when the file is gone,
-  // rewritten, or idle for span.idle_close. The key is the file's identity, so after a
-  // restart the host resumes the span that was open.
+  // rewritten, or idle for span.idle_close. The key is the lineage, so after a restart
+  // the host resumes the span that was open.
   Status open_span(Tracked& f) {
     if (f.span_open) return Status::Ok();
     f.span_open = true;
@@ -378,6 +552,9 @@ class FileSource final : public SourceTask {
   // Reads and emits from one file until the budget is spent or it has no more data.
   Status read_file(Tracked& f, uint32_t& budget, Clock::time_point now, bool& close) {
     while (budget > 0) {
+      if (f.rewritten) {
+        if (Status s = start_over(f); !s.ok()) return s;
+      }
       if (auto line = f.splitter.next()) {
         if (line->oversized && line->offset_only && policy_ == LongLinePolicy::kSkip)
           host_.warn("skipped a line longer than max_line_bytes in " + f.path);
@@ -385,20 +562,28 @@ class FileSource final : public SourceTask {
         --budget;
         continue;
       }
-      if (buffer_.size() < chunk_size()) buffer_.resize(chunk_size());
-      ssize_t n = ::pread(f.fd, buffer_.data(), buffer_.size(), static_cast<off_t>(f.read_pos));
+      if (buffer_.size() < buffer_size_) buffer_.resize(buffer_size_);
+      ssize_t n =
+          ::pread(f.fd.get(), buffer_.data(), buffer_.size(), static_cast<off_t>(f.read_pos));
       if (n > 0) {
+        // The file's beginning must still be what it was: after a truncation the next
+        // write can make it as long as before at once, and these bytes would be the
+        // middle of new content. (Checked after the read: bytes read before a
+        // truncation are then in the copy, if one was made.)
+        if (f.fp.len > 0) {
+          auto head = read_head(f.fd.get(), f.fp.len);
+          if (!head || !f.fp.matches(*head)) {
+            f.rewritten = true;
+            continue;
+          }
+        }
         f.splitter.feed(std::string_view(buffer_.data(), static_cast<size_t>(n)));
         f.read_pos += static_cast<uint64_t>(n);
         f.last_data = now;
-        if (f.fp.len < fp_bytes_ && f.read_pos > f.fp.len) {
-          if (auto fp = head_fingerprint(f.fd, fp_bytes_)) {
-            f.fp = *fp;
-            remember(f);
-          }
-        }
+        if (f.fp.len < fp_bytes_ && f.read_pos > f.fp.len) extend_fingerprint(f);
         continue;
       }
+      if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         host_.warn("read error on " + f.path + ": " + std::strerror(errno) + "; reopening later");
         close = true;
@@ -407,6 +592,19 @@ class FileSource final : public SourceTask {
       return at_eof(f, budget, now, close);
     }
     return Status::Ok();
+  }
+
+  // A file shorter than fingerprint_bytes is known by all of its content: as it grows
+  // the fingerprint grows with it, unless its beginning changed (rewritten).
+  void extend_fingerprint(Tracked& f) {
+    auto head = read_head(f.fd.get());
+    if (!head) return;
+    if (!f.fp.matches(*head)) {
+      f.rewritten = true;
+      return;
+    }
+    f.fp = Fingerprint::of(*head);
+    remember(f);
   }
 
   Status at_eof(Tracked& f, uint32_t& budget, Clock::time_point now, bool& close) {
@@ -432,27 +630,25 @@ class FileSource final : public SourceTask {
       return Status::Ok();
     }
     struct stat st {};
-    if (::fstat(f.fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < f.read_pos) {
+    if (::fstat(f.fd.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) < f.read_pos) {
       // copytruncate: the file was emptied under us.
-      return read_from_start(f, " was truncated");
-    }
-    if (f.fp.len > 0 && now >= f.next_verify) {
-      // copytruncate followed by new writes can leave the file as long as before; a
-      // changed head is how we notice it was rewritten.
-      f.next_verify = now + scan_interval_;
-      auto head = head_fingerprint(f.fd, f.fp.len);
-      if (head && !(*head == f.fp)) return read_from_start(f, " was truncated and rewritten");
+      f.rewritten = true;
+      return Status::Ok();
     }
     bool idle = now - f.last_data >= eof_timeout_;
-    if (f.splitter.pending_bytes() > 0 && (idle || f.gone)) {
-      if (f.gone && now - f.gone_since < rotate_wait_ && !idle) return Status::Ok();
+    bool finished = f.gone && now - std::max(f.last_data, f.gone_since) >= rotate_wait_;
+    if (f.splitter.pending_bytes() > 0 && (idle || finished)) {
       if (auto rest = f.splitter.take_rest()) {
         if (Status s = emit_line(f, *rest); !s.ok()) return s;
         --budget;
       }
     }
-    if (f.gone && now - f.gone_since >= rotate_wait_) {
+    if (finished) {
       host_.info("closing " + f.path + " (" + std::to_string(f.read_pos) + " bytes read)");
+      // A deleted file's inode number may be handed to a new file at once.
+      if (f.deleted) detach(f.partition);
+      // A copy found later goes on from here (the committed offset may still lag).
+      orphan_pos_[f.partition] = f.splitter.offset();
       close = true;
       return close_span(f);
     }
@@ -461,22 +657,26 @@ class FileSource final : public SourceTask {
     return Status::Ok();
   }
 
-  // The file now holds new content from byte 0. A partial line we still hold was the
-  // old content's end, so it goes out as an unterminated line first.
-  Status read_from_start(Tracked& f, const char* what) {
-    if (auto rest = f.splitter.take_rest())
-      if (Status s = emit_line(f, *rest); !s.ok()) return s;
-    if (Status s = close_span(f); !s.ok()) return s;  // new content, new span
-    host_.info(f.path + what + "; reading it from the start");
+  // The file was truncated (and maybe written again): what it held is now only in a copy,
+  // if one was made, which carries the lineage on from the last whole line read (a
+  // partial line held here is left to it). The file itself starts a new lineage.
+  Status start_over(Tracked& f) {
+    f.rewritten = false;
+    if (Status s = close_span(f); !s.ok()) return s;
+    host_.info(f.path + " was truncated; reading it from the start");
+    orphan_pos_[f.partition] = f.splitter.offset();
+    detach(f.partition);
+    f.partition = unused_partition(f.key);
     f.splitter = LineSplitter(max_line_, policy_, 0);
     f.read_pos = 0;
-    f.fp = head_fingerprint(f.fd, fp_bytes_).value_or(Fingerprint{});
+    f.fp = Fingerprint::of(read_head(f.fd.get()).value_or(""));
     remember(f);
     return Status::Ok();
   }
 
-  void finish_batch_file(const FileKey& key, const std::string& path) {
-    done_.insert(key);
+  void finish_batch_file(const std::string& partition, const FileKey& key,
+                         const std::string& path) {
+    done_[key] = partition;
     struct stat st {};
     // Act only on the same file we read; it may have been replaced meanwhile.
     if (::stat(path.c_str(), &st) != 0 || !(FileKey::of(st) == key)) return;
@@ -485,7 +685,7 @@ class FileSource final : public SourceTask {
         host_.warn("cannot delete " + path + ": " + std::strerror(errno));
       } else {
         host_.info("delivered and deleted " + path);
-        forget(key.partition());
+        forget(partition);
       }
     } else if (on_done_.rfind("move:", 0) == 0) {
       // Never over an earlier file of the same name: it becomes "<name>.<N>".
@@ -502,7 +702,7 @@ class FileSource final : public SourceTask {
         host_.warn("cannot move " + path + " to " + target.string() + ": " + std::strerror(errno));
       } else {
         host_.info("delivered and moved " + path + " to " + target.string());
-        if (!watched(target.string())) forget(key.partition());
+        if (!watched(target.string())) forget(partition);
       }
     } else {
       host_.info("delivered " + path);
@@ -514,9 +714,10 @@ class FileSource final : public SourceTask {
   // hands a deleted file's inode to the next file created), and a new file under a
   // remembered identity would be taken for the finished one and never read.
   void forget(const std::string& partition) {
-    if (auto key = FileKey::parse(partition)) done_.erase(*key);
-    bool had_state = known_.erase(partition) > 0;
+    std::erase_if(done_, [&](const auto& d) { return d.second == partition; });
+    bool had_state = lineages_.erase(partition) > 0;
     committed_.erase(partition);
+    orphan_pos_.erase(partition);
     unseen_since_.erase(partition);
     if (had_state) (void)host_.put_state(partition, std::nullopt);
     (void)host_.forget_offset(partition);  // saved with the next offset commit, batched
@@ -527,8 +728,6 @@ class FileSource final : public SourceTask {
       return ::fnmatch(p.c_str(), path.c_str(), FNM_PATHNAME | FNM_PERIOD) == 0;
     });
   }
-
-  size_t chunk_size() const { return buffer_size_; }
 
   Host host_;
   std::vector<std::string> patterns_;
@@ -547,10 +746,14 @@ class FileSource final : public SourceTask {
   std::vector<char> buffer_;
 
   std::map<FileKey, std::unique_ptr<Tracked>> files_;
-  std::set<FileKey> done_;
+  std::map<FileKey, std::string> done_;  // batch files delivered, with their lineage
   std::map<std::string, std::pair<FileKey, std::string>> awaiting_done_;
   std::map<std::string, Offset> committed_;
-  std::map<std::string, FileRecord> known_;
+  std::map<std::string, Lineage> lineages_;
+  // Lineages whose file was truncated while read here: where a copy goes on (the last
+  // whole line read; the committed offset may still lag behind it).
+  std::map<std::string, uint64_t> orphan_pos_;
+  std::set<FileKey> deferred_;  // copies waiting for their original (logged once)
   std::map<std::string, Clock::time_point> unseen_since_;  // known, but under no watched path
   Clock::time_point next_collect_{};
   std::set<std::string> warned_;

@@ -1,4 +1,4 @@
-// Owns a POSIX file descriptor.
+// Owns a POSIX file descriptor: closed once, never copied. For plugins and the host.
 #pragma once
 
 #include <unistd.h>

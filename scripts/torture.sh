@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Log rotation torture: the model-based rotation test (tests/e2e/file_rotation_model_test.cpp)
+# with many more steps than the test command runs, against a real Kafka broker.
+#
+#   scripts/torture.sh [STEPS] [SEED] [CASE...]    default: 10000 steps, a random seed,
+#                                                   all three cases
+#
+# Cases: RotatedNames (glob matches app.log.N), OnlyTheLiveName (glob is app.log only),
+# Sigkills (rotated names watched, ferry SIGKILLed at random steps). Each prints one
+# "rotation model:" line with its figures (lines, operations, lost, duplicated); a failed
+# case keeps its step log and ferry's log in build/torture/<case>-<seed>/. Uses the dev
+# build (cmake --preset dev) unless FERRY_BUILD_DIR names another.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+STEPS=${1:-10000}
+SEED=${2:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+shift 2 || shift $# || true
+CASES=("$@")
+((${#CASES[@]})) || CASES=(RotatedNames OnlyTheLiveName Sigkills)
+BUILD=${FERRY_BUILD_DIR:-$ROOT/build/dev}
+OUT=$ROOT/build/torture
+cd "$ROOT"
+mkdir -p "$OUT"
+
+if [[ ! -x $BUILD/bin/ferry_e2e_tests ]]; then
+  cmake --preset dev >/dev/null
+  cmake --build --preset dev --target ferry_e2e_tests
+fi
+
+SERVICES=$(mktemp -d /tmp/ferry-torture-XXXXXX)
+trap 'scripts/kafka.sh stop "$SERVICES/kafka" >/dev/null 2>&1 || true; rm -rf "$SERVICES"' EXIT
+scripts/kafka.sh start "$SERVICES/kafka" >/dev/null
+
+echo "torture: $STEPS steps, seed $SEED" >&2
+failed=0
+for c in "${CASES[@]}"; do
+  keep=$OUT/$c-$SEED
+  rm -rf "$keep"
+  if ! FERRY_TEST_SERVICES_DIR=$SERVICES FERRY_TORTURE_STEPS=$STEPS FERRY_TORTURE_SEED=$SEED \
+    FERRY_TORTURE_KEEP=$keep "$BUILD/bin/ferry_e2e_tests" --gtest_filter="FileRotationModel.$c*" \
+    >"$OUT/$c.out" 2>&1; then
+    failed=1
+    echo "$c: FAILED (step log and ferry log in $keep)" >&2
+  fi
+  grep -h "^rotation model:" "$OUT/$c.out" || tail -20 "$OUT/$c.out"
+done
+exit $failed
