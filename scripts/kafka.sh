@@ -7,6 +7,8 @@
 #                                     to DIR/bootstrap
 #   scripts/kafka.sh stop DIR         stop it (SIGTERM, then SIGKILL) and remove DIR
 #   scripts/kafka.sh pause|resume DIR SIGSTOP/SIGCONT the broker (fault injection)
+#   scripts/kafka.sh kill DIR         SIGKILL the broker, keeping its data (fault injection)
+#   scripts/kafka.sh restart DIR      start it again on the same data and ports
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -62,8 +64,6 @@ auto.create.topics.enable=true
 log.retention.hours=-1
 message.max.bytes=16777216
 PROPS
-  local java_opts=(-Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true
-    -Dlog4j.configuration="file:$dir/log4j.properties")
   cat >"$dir/log4j.properties" <<'L4J'
 log4j.rootLogger=WARN, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
@@ -75,12 +75,26 @@ L4J
   java "${java_opts[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format \
     -t "$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')" \
     -c "$dir/server.properties" >"$dir/format.log" 2>&1
-  setsid java "${java_opts[@]}" -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" \
-    >"$dir/kafka.log" 2>&1 </dev/null &
-  echo $! >"$dir/kafka.pid"
-  wait_ready "$dir" "127.0.0.1:$port"
   echo "127.0.0.1:$port" >"$dir/bootstrap"
+  launch "$dir"
   echo "FERRY_TEST_BOOTSTRAP=127.0.0.1:$port"
+}
+
+java_opts=(-Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true)
+
+launch() {  # the broker of an existing DIR (formatted, with its ports in server.properties)
+  local dir=$1
+  setsid java "${java_opts[@]}" -Dlog4j.configuration="file:$dir/log4j.properties" \
+    -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" >>"$dir/kafka.log" 2>&1 </dev/null &
+  echo $! >"$dir/kafka.pid"
+  wait_ready "$dir" "$(cat "$dir/bootstrap")"
+}
+
+kill_broker() {  # SIGKILL: no clean shutdown, the data stays for restart
+  local dir=$1 pid
+  pid=$(cat "$dir/kafka.pid")
+  kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
 }
 
 stop() {
@@ -100,5 +114,7 @@ case "${1:-}" in
   stop) stop "${2:?data dir}" ;;
   pause) kill -STOP "$(cat "${2:?data dir}/kafka.pid")" ;;
   resume) kill -CONT "$(cat "${2:?data dir}/kafka.pid")" ;;
-  *) echo "usage: $0 fetch|start DIR|stop DIR|pause DIR|resume DIR" >&2; exit 1 ;;
+  kill) kill_broker "${2:?data dir}" ;;
+  restart) fetch && launch "${2:?data dir}" ;;
+  *) echo "usage: $0 fetch|start DIR|stop DIR|pause DIR|resume DIR|kill DIR|restart DIR" >&2; exit 1 ;;
 esac

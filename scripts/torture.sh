@@ -32,13 +32,21 @@ SERVICES=$(mktemp -d /tmp/ferry-torture-XXXXXX)
 trap 'scripts/kafka.sh stop "$SERVICES/kafka" >/dev/null 2>&1 || true; rm -rf "$SERVICES"' EXIT
 scripts/kafka.sh start "$SERVICES/kafka" >/dev/null
 
+# A copy of the build under test: rebuilding during an hour's run changes nothing in it.
+SNAP=$SERVICES/build
+mkdir -p "$SNAP/bin" "$SNAP/lib/ferry"
+cp "$BUILD/bin/ferry" "$BUILD/bin/ferry_e2e_tests" "$SNAP/bin/"
+cp -r "$BUILD/lib/ferry/plugins" "$SNAP/lib/ferry/"
+cp -r "$BUILD/test-plugins" "$SNAP/"
+export FERRY_TEST_OTHER_BINARY=$SNAP/bin/ferry FERRY_TEST_OTHER_PLUGIN_DIR=$SNAP/test-plugins
+
 echo "torture: $STEPS steps, seed $SEED" >&2
 failed=0
 for c in "${CASES[@]}"; do
   keep=$OUT/$c-$SEED
   rm -rf "$keep"
   if ! FERRY_TEST_SERVICES_DIR=$SERVICES FERRY_TORTURE_STEPS=$STEPS FERRY_TORTURE_SEED=$SEED \
-    FERRY_TORTURE_KEEP=$keep "$BUILD/bin/ferry_e2e_tests" --gtest_filter="FileRotationModel.$c*" \
+    FERRY_TORTURE_KEEP=$keep "$SNAP/bin/ferry_e2e_tests" --gtest_filter="FileRotationModel.$c*" \
     >"$OUT/$c.out" 2>&1; then
     failed=1
     echo "$c: FAILED (step log and ferry log in $keep)" >&2

@@ -30,6 +30,13 @@ void delivery_report(rd_kafka_t*, const rd_kafka_message_t* msg, void* runner) {
   static_cast<SourceRunner*>(runner)->on_delivery(*msg);
 }
 
+void kafka_error(rd_kafka_t*, int err, const char* reason, void* runner) {
+  static_cast<SourceRunner*>(runner)->on_kafka_error(err, reason);
+}
+
+// How long records may wait without any acknowledgement before the status says so.
+constexpr auto kStallNotice = std::chrono::seconds(5);
+
 int kafka_stats(rd_kafka_t*, char* json, size_t len, void* runner) {
   static_cast<SourceRunner*>(runner)->on_kafka_stats(json, len);
   return 0;  // librdkafka frees json
@@ -123,6 +130,7 @@ Status SourceRunner::create_producer() {
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &delivery_report);
   rd_kafka_conf_set_stats_cb(conf.get(), &kafka_stats);
+  rd_kafka_conf_set_error_cb(conf.get(), &kafka_error);
   std::array<char, 512> err{};
   producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err.data(), err.size()));
   if (!producer_) return Status::Config(std::string("cannot create producer: ") + err.data());
@@ -322,6 +330,7 @@ void SourceRunner::on_delivery(const rd_kafka_message_t& msg) {
       produce_latency_.observe(
           static_cast<double>(std::max<int64_t>(delivery_clock_us_ - entry->produced_us, 0)) / 1e6);
     }
+    ++acks_;
     if (entry != nullptr && entry->span != nullptr && !entry->dead_lettered)
       spans_->acked(static_cast<spans::SpanLedger::Span*>(entry->span),
                     rd_kafka_topic_name(msg.rkt), msg.partition, msg.offset);
@@ -352,6 +361,39 @@ void SourceRunner::on_delivery(const rd_kafka_message_t& msg) {
     }
   }
   if (failure_.empty()) failure_ = reason;
+}
+
+void SourceRunner::on_kafka_error(int err, const char* reason) {
+  last_kafka_error_ =
+      reason != nullptr ? reason : rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err));
+}
+
+void SourceRunner::watch_delivery(Clock::time_point now) {
+  size_t waiting = tracker_.in_flight_records();
+  if (acks_ != acks_seen_ || waiting == 0) {
+    acks_seen_ = acks_;
+    if (kafka_stalled_) {
+      kafka_stalled_ = false;
+      log_->info("Kafka acknowledges records again, after {} s without",
+                 std::chrono::duration_cast<std::chrono::seconds>(now - last_progress_).count());
+      if (env_.retry_note) env_.retry_note->clear();
+    }
+    last_progress_ = now;
+    return;
+  }
+  if (now - last_progress_ < kStallNotice || now < next_stall_report_) return;
+  std::string text = fmt::format(
+      "waiting for Kafka: nothing acknowledged for {} s, {} records in flight{}",
+      std::chrono::duration_cast<std::chrono::seconds>(now - last_progress_).count(), waiting,
+      last_kafka_error_.empty() ? "" : "; last client error: " + last_kafka_error_);
+  if (env_.retry_note) env_.retry_note->set(text);
+  // Logged when it starts and once a minute after that; the status is kept current.
+  if (!kafka_stalled_ || now >= next_stall_log_) {
+    log_->warn("{}", text);
+    next_stall_log_ = now + std::chrono::minutes(1);
+  }
+  kafka_stalled_ = true;
+  next_stall_report_ = now + std::chrono::seconds(1);
 }
 
 void SourceRunner::poll_producer(int timeout_ms) {
@@ -416,7 +458,7 @@ Status SourceRunner::poll_plugin(uint32_t max_records, Clock::time_point& retry_
   if (s == FERRY_OK) {
     retry_since = Clock::time_point{};
     backoff = std::chrono::milliseconds(100);
-    if (env_.retry_note) env_.retry_note->clear();
+    if (env_.retry_note && !kafka_stalled_) env_.retry_note->clear();
     return Status::Ok();
   }
   Status st = PluginTask::wrap(s, err);
@@ -549,6 +591,7 @@ Status SourceRunner::pump(const std::atomic<bool>& stop) {
       poll_producer(5);
     }
     auto now = Clock::now();
+    watch_delivery(now);
     bool settled = quiet && tracker_.in_flight_records() == 0 && tracker_.has_committable() &&
                    now >= last_commit + quiet_gap;
     if (now >= next_commit || settled) {

@@ -45,6 +45,8 @@ class SourceRunner final : public TaskHost {
 
   // Delivery report for one message; librdkafka calls it on this task's thread.
   void on_delivery(const rd_kafka_message_t& msg);
+  // An error of the producer client itself (brokers down, transport), also on this thread.
+  void on_kafka_error(int err, const char* reason);
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -68,6 +70,9 @@ class SourceRunner final : public TaskHost {
   Status stop_plugin();
   void drain();
   void publish_metrics();
+  // Says in the task's status and the log when Kafka has acknowledged nothing for a
+  // while although records wait, and when it does again.
+  void watch_delivery(Clock::time_point now);
 
   TaskEnvironment env_;
   kafka::KafkaPtr producer_;
@@ -86,6 +91,11 @@ class SourceRunner final : public TaskHost {
   std::vector<ferry_header_view> transformed_headers_;
   std::string failure_;
   bool closing_ = false;
+  uint64_t acks_ = 0, acks_seen_ = 0;
+  Clock::time_point last_progress_ = Clock::now();
+  Clock::time_point next_stall_report_{}, next_stall_log_{};
+  bool kafka_stalled_ = false;
+  std::string last_kafka_error_;
   uint64_t emitted_since_poll_ = 0;
   // The produce latency histogram reads the clock once per 256 records produced and
   // once per 256 delivery reports served by one rd_kafka_poll, not once per record:

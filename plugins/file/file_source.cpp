@@ -167,8 +167,8 @@ class FileSource final : public SourceTask {
     if (stopping_) return Status::Ok();
     auto now = Clock::now();
     if (now >= next_scan_) {
-      scan(now);
       next_scan_ = now + scan_interval_;
+      if (Status s = scan(now); !s.ok()) return s;
     }
     uint32_t budget = max_records;
     std::vector<FileKey> finished;
@@ -223,7 +223,7 @@ class FileSource final : public SourceTask {
     return seen;
   }
 
-  void scan(Clock::time_point now) {
+  Status scan(Clock::time_point now) {
     std::set<FileKey> present;
     std::vector<Candidate> fresh;
     for (const auto& path : expand_patterns()) {
@@ -236,11 +236,17 @@ class FileSource final : public SourceTask {
         it->second->path = path;
         continue;
       }
+      if (auto d = deferred_.find(key); d != deferred_.end()) {
+        d->second.candidate.path = path;
+        continue;
+      }
       if (done_.contains(key) || awaiting(key)) continue;
       if (auto c = open_candidate(path, st)) fresh.push_back(std::move(*c));
     }
-    if (!batch_) check_tracked(now, present);
-    std::erase_if(deferred_, [&](const FileKey& k) { return !present.contains(k); });
+    if (!batch_) {
+      if (Status s = check_tracked(now, present); !s.ok()) return s;
+      retry_deferred(present);
+    }
     if (!fresh.empty()) {
       // Files that are the same as before first: a copy is never taken for content a
       // file still on disk carries.
@@ -257,6 +263,7 @@ class FileSource final : public SourceTask {
                                                     std::chrono::minutes(1));
     }
     first_scan_ = false;
+    return Status::Ok();
   }
 
   bool awaiting(const FileKey& key) const {
@@ -372,16 +379,17 @@ class FileSource final : public SourceTask {
           if (!l.copied_to(c.key, c.head)) continue;
           if (carried_now(p)) {
             // copytruncate copies before it truncates: the copy is read once the
-            // original is truncated or gone, from where the original was left.
-            if (deferred_.insert(c.key).second)
-              host_.info(c.path + " starts like " + l.path +
-                         ", which is being read: taking it for a copy (read once " + l.path +
-                         " is truncated or removed)");
+            // original is truncated or gone, from where the original was left. It is
+            // held open meanwhile, so that deleting it does not lose what only it has.
+            host_.info(c.path + " starts like " + l.path +
+                       ", which is being read: taking it for a copy (read once " + l.path +
+                       " is truncated or closed)");
+            FileKey key = c.key;
+            deferred_.insert_or_assign(key, Deferred{std::move(c), p});
             return;
           }
           uint64_t pos = position_of(p);
           if (pos > static_cast<uint64_t>(c.st.st_size)) continue;
-          deferred_.erase(c.key);
           host_.info(c.path + " is a copy of " + l.path + " (copytruncate)");
           l.detached = false;
           track(c, p, pos, "reading on in ");
@@ -390,16 +398,45 @@ class FileSource final : public SourceTask {
         }
       }
     }
-    deferred_.erase(c.key);
     std::string p = unused_partition(c.key);
     uint64_t start =
         !batch_ && first_scan_ && start_at_end_ ? static_cast<uint64_t>(c.st.st_size) : 0;
     track(c, p, start, "reading ");
   }
 
+  // Whether a file being read carries `partition` (one found truncated carries it no
+  // more, although it switches to its new lineage only at its next read).
   bool carried_now(const std::string& partition) const {
-    return std::any_of(files_.begin(), files_.end(),
-                       [&](const auto& f) { return f.second->partition == partition; });
+    return std::any_of(files_.begin(), files_.end(), [&](const auto& f) {
+      return f.second->partition == partition && !f.second->rewritten;
+    });
+  }
+
+  // Copies held back while their original was read: taken on once it is not (truncated,
+  // or closed after it went away), even if deleted meanwhile (they are read through the
+  // descriptor held); dropped when they went away while the original is still read
+  // (a plain copy, deleted again).
+  void retry_deferred(const std::set<FileKey>& present) {
+    if (deferred_.empty()) return;
+    LineageIndex index = index_lineages();
+    std::vector<Candidate> ready;
+    for (auto it = deferred_.begin(); it != deferred_.end();) {
+      Deferred& d = it->second;
+      if (carried_now(d.lineage)) {
+        struct stat st {};
+        bool away = ::fstat(d.candidate.fd.get(), &st) != 0 || st.st_nlink == 0 ||
+                    !present.contains(it->first);
+        if (away) host_.info("dropping " + d.candidate.path + ": a copy that went away");
+        it = away ? deferred_.erase(it) : std::next(it);
+        continue;
+      }
+      ready.push_back(std::move(d.candidate));
+      it = deferred_.erase(it);
+    }
+    for (auto& c : ready) {
+      if (::fstat(c.fd.get(), &c.st) != 0) continue;
+      adopt_copy_or_start(c, index);
+    }
   }
 
   std::string unused_partition(const FileKey& key) const {
@@ -477,7 +514,7 @@ class FileSource final : public SourceTask {
 
   // Once per scan, for each file being read: deleted, moved away from the paths (or
   // back), truncated or rewritten. A file whose size did not change is not re-read.
-  void check_tracked(Clock::time_point now, const std::set<FileKey>& present) {
+  Status check_tracked(Clock::time_point now, const std::set<FileKey>& present) {
     for (auto& [key, f] : files_) {
       struct stat own {};
       if (::fstat(f->fd.get(), &own) != 0) continue;
@@ -498,13 +535,27 @@ class FileSource final : public SourceTask {
         continue;
       f->last_size = own.st_size;
       f->last_mtime = own.st_mtim;
-      if (static_cast<uint64_t>(own.st_size) < f->read_pos) {
-        f->rewritten = true;
-      } else if (f->fp.len > 0) {
+      bool rewritten = static_cast<uint64_t>(own.st_size) < f->read_pos;
+      if (!rewritten && f->fp.len > 0) {
         auto head = read_head(f->fd.get());
-        if (head && !f->fp.matches(*head)) f->rewritten = true;
+        rewritten = head && !f->fp.matches(*head);
+      }
+      if (rewritten) {
+        if (Status s = mark_rewritten(*f); !s.ok()) return s;
       }
     }
+    return Status::Ok();
+  }
+
+  // The content `f` was read from is gone from its file: a copy may carry it on from
+  // the last whole line read (a partial line held here is left to it). The file itself
+  // switches to a new lineage at its next read (start_over).
+  [[nodiscard]] Status mark_rewritten(Tracked& f) {
+    if (f.rewritten) return Status::Ok();
+    f.rewritten = true;
+    orphan_pos_[f.partition] = f.splitter.offset();
+    detach(f.partition);
+    return close_span(f);  // a copy may go on with this lineage, and its span
   }
 
   Status emit_line(Tracked& f, const Line& line) {
@@ -573,14 +624,16 @@ class FileSource final : public SourceTask {
         if (f.fp.len > 0) {
           auto head = read_head(f.fd.get(), f.fp.len);
           if (!head || !f.fp.matches(*head)) {
-            f.rewritten = true;
+            if (Status s = mark_rewritten(f); !s.ok()) return s;
             continue;
           }
         }
         f.splitter.feed(std::string_view(buffer_.data(), static_cast<size_t>(n)));
         f.read_pos += static_cast<uint64_t>(n);
         f.last_data = now;
-        if (f.fp.len < fp_bytes_ && f.read_pos > f.fp.len) extend_fingerprint(f);
+        if (f.fp.len < fp_bytes_ && f.read_pos > f.fp.len) {
+          if (Status s = extend_fingerprint(f); !s.ok()) return s;
+        }
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
@@ -596,15 +649,13 @@ class FileSource final : public SourceTask {
 
   // A file shorter than fingerprint_bytes is known by all of its content: as it grows
   // the fingerprint grows with it, unless its beginning changed (rewritten).
-  void extend_fingerprint(Tracked& f) {
+  Status extend_fingerprint(Tracked& f) {
     auto head = read_head(f.fd.get());
-    if (!head) return;
-    if (!f.fp.matches(*head)) {
-      f.rewritten = true;
-      return;
-    }
+    if (!head) return Status::Ok();
+    if (!f.fp.matches(*head)) return mark_rewritten(f);
     f.fp = Fingerprint::of(*head);
     remember(f);
+    return Status::Ok();
   }
 
   Status at_eof(Tracked& f, uint32_t& budget, Clock::time_point now, bool& close) {
@@ -632,8 +683,7 @@ class FileSource final : public SourceTask {
     struct stat st {};
     if (::fstat(f.fd.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) < f.read_pos) {
       // copytruncate: the file was emptied under us.
-      f.rewritten = true;
-      return Status::Ok();
+      return mark_rewritten(f);
     }
     bool idle = now - f.last_data >= eof_timeout_;
     bool finished = f.gone && now - std::max(f.last_data, f.gone_since) >= rotate_wait_;
@@ -662,10 +712,7 @@ class FileSource final : public SourceTask {
   // partial line held here is left to it). The file itself starts a new lineage.
   Status start_over(Tracked& f) {
     f.rewritten = false;
-    if (Status s = close_span(f); !s.ok()) return s;
     host_.info(f.path + " was truncated; reading it from the start");
-    orphan_pos_[f.partition] = f.splitter.offset();
-    detach(f.partition);
     f.partition = unused_partition(f.key);
     f.splitter = LineSplitter(max_line_, policy_, 0);
     f.read_pos = 0;
@@ -753,7 +800,11 @@ class FileSource final : public SourceTask {
   // Lineages whose file was truncated while read here: where a copy goes on (the last
   // whole line read; the committed offset may still lag behind it).
   std::map<std::string, uint64_t> orphan_pos_;
-  std::set<FileKey> deferred_;  // copies waiting for their original (logged once)
+  struct Deferred {
+    Candidate candidate;
+    std::string lineage;  // the content it is a copy of
+  };
+  std::map<FileKey, Deferred> deferred_;  // copies waiting for their original to let go
   std::map<std::string, Clock::time_point> unseen_since_;  // known, but under no watched path
   Clock::time_point next_collect_{};
   std::set<std::string> warned_;
