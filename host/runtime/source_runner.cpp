@@ -363,6 +363,26 @@ void SourceRunner::on_delivery(const rd_kafka_message_t& msg) {
   if (failure_.empty()) failure_ = reason;
 }
 
+void SourceRunner::note_save(const Status& saved) {
+  if (saved.ok()) {
+    if (save_failing_) {
+      save_failing_ = false;
+      log_->info("source offsets saved again; reading on");
+      if (env_.retry_note) env_.retry_note->clear();
+    }
+    return;
+  }
+  std::string text = saved.message() + "; not reading on until they can be saved";
+  // Logged when it starts and once a minute after that; the status is kept current.
+  auto now = Clock::now();
+  if (!save_failing_ || now >= next_save_log_) {
+    log_->warn("{}", text);
+    next_save_log_ = now + std::chrono::minutes(1);
+  }
+  save_failing_ = true;
+  if (env_.retry_note) env_.retry_note->set(text);
+}
+
 void SourceRunner::on_kafka_error(int err, const char* reason) {
   last_kafka_error_ =
       reason != nullptr ? reason : rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err));
@@ -376,7 +396,7 @@ void SourceRunner::watch_delivery(Clock::time_point now) {
       kafka_stalled_ = false;
       log_->info("Kafka acknowledges records again, after {} s without",
                  std::chrono::duration_cast<std::chrono::seconds>(now - last_progress_).count());
-      if (env_.retry_note) env_.retry_note->clear();
+      if (env_.retry_note && !save_failing_) env_.retry_note->clear();
     }
     last_progress_ = now;
     return;
@@ -405,9 +425,12 @@ void SourceRunner::poll_producer(int timeout_ms) {
 Status SourceRunner::commit_offsets() {
   auto committable = tracker_.take_committable();
   publish_metrics();
-  std::map<std::string, std::optional<std::string>> changes;
-  // Span state goes into the same atomic write as the offsets it corresponds to.
-  if (spans_) changes = spans_->take_changes();
+  // What a failed save left (span state taken from the ledger) goes first; span state
+  // goes into the same atomic write as the offsets it corresponds to.
+  std::map<std::string, std::optional<std::string>> changes = std::move(unsaved_);
+  unsaved_.clear();
+  if (spans_)
+    for (auto& [k, v] : spans_->take_changes()) changes[k] = std::move(v);
   // A partition forgotten and then emitted to again (a new file under a reused inode)
   // keeps its new offset.
   for (const auto& p : forgotten_)
@@ -419,6 +442,8 @@ Status SourceRunner::commit_offsets() {
     // Nothing was saved: the same offsets go into the next attempt, or a partition that
     // gets no more records (a finished file) would keep its old offset for good.
     tracker_.restore(committable);
+    for (const auto& [p, o] : committable) changes.erase(p);
+    unsaved_ = std::move(changes);
     return Status::Retriable("cannot save source offsets: " + *err);
   }
   forgotten_.clear();
@@ -458,7 +483,7 @@ Status SourceRunner::poll_plugin(uint32_t max_records, Clock::time_point& retry_
   if (s == FERRY_OK) {
     retry_since = Clock::time_point{};
     backoff = std::chrono::milliseconds(100);
-    if (env_.retry_note && !kafka_stalled_) env_.retry_note->clear();
+    if (env_.retry_note && !kafka_stalled_ && !save_failing_) env_.retry_note->clear();
     return Status::Ok();
   }
   Status st = PluginTask::wrap(s, err);
@@ -571,8 +596,10 @@ Status SourceRunner::pump(const std::atomic<bool>& stop) {
     if (spans_) spans_->tick();
     size_t in_flight = tracker_.in_flight_records();
     // Paused: deliveries and commits go on, the plugin is not asked for more.
+    // A full or failing state_dir: reading on would only grow what a crash sends twice.
     bool room = in_flight < static_cast<size_t>(c.max_in_flight) &&
-                tracker_.in_flight_bytes() < c.max_in_flight_bytes && !env_.is_paused();
+                tracker_.in_flight_bytes() < c.max_in_flight_bytes && !env_.is_paused() &&
+                !save_failing_;
     bool quiet = false;
     if (room) {
       auto max = static_cast<uint32_t>(
@@ -595,7 +622,7 @@ Status SourceRunner::pump(const std::atomic<bool>& stop) {
     bool settled = quiet && tracker_.in_flight_records() == 0 && tracker_.has_committable() &&
                    now >= last_commit + quiet_gap;
     if (now >= next_commit || settled) {
-      if (Status s = commit_offsets(); !s.ok()) log_->warn("{}", s.message());
+      note_save(commit_offsets());
       last_commit = Clock::now();
       next_commit = last_commit + flush_every;
     }

@@ -73,6 +73,8 @@ class SourceRunner final : public TaskHost {
   // Says in the task's status and the log when Kafka has acknowledged nothing for a
   // while although records wait, and when it does again.
   void watch_delivery(Clock::time_point now);
+  // Stops reading (and says so) while offsets cannot be saved; reads on once they are.
+  void note_save(const Status& saved);
 
   TaskEnvironment env_;
   kafka::KafkaPtr producer_;
@@ -95,6 +97,10 @@ class SourceRunner final : public TaskHost {
   Clock::time_point last_progress_ = Clock::now();
   Clock::time_point next_stall_report_{}, next_stall_log_{};
   bool kafka_stalled_ = false;
+  bool save_failing_ = false;
+  Clock::time_point next_save_log_{};
+  // State changes (spans, forgotten partitions) a failed save could not write.
+  std::map<std::string, std::optional<std::string>> unsaved_;
   std::string last_kafka_error_;
   uint64_t emitted_since_poll_ = 0;
   // The produce latency histogram reads the clock once per 256 records produced and

@@ -450,9 +450,11 @@ class FileSink final : public SinkTask {
       ssize_t n = ::write(f.fd, f.buffer.data() + done, f.buffer.size() - done);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
-        // Keep what was not written; the host retries flush. Bytes already written stay
-        // (a retry after a partial write may duplicate a line, never lose one).
+        // Keep what was not written; the host retries the flush, which goes on exactly
+        // where this write stopped (a full disk: when space returns).
         f.buffer.erase(0, done);
+        f.size += done;
+        if (done > 0) f.dirty = true;
         return Status::Retriable("write " + f.path + ": " + std::strerror(errno));
       }
       done += static_cast<size_t>(n);

@@ -243,6 +243,7 @@ class FileSource final : public SourceTask {
       if (done_.contains(key) || awaiting(key)) continue;
       if (auto c = open_candidate(path, st)) fresh.push_back(std::move(*c));
     }
+    for (auto pending = unsaved_; const auto& p : pending) save_lineage(p);
     if (!batch_) {
       if (Status s = check_tracked(now, present); !s.ok()) return s;
       retry_deferred(present);
@@ -470,14 +471,28 @@ class FileSource final : public SourceTask {
     auto it = lineages_.find(f.partition);
     if (it != lineages_.end() && format_lineage(it->second) == format_lineage(l)) return;
     lineages_[f.partition] = l;
-    (void)host_.put_state(f.partition, format_lineage(l));
+    save_lineage(f.partition);
+  }
+
+  // Writes a lineage (or its removal) to plugin state; one that cannot be written now
+  // (state_dir full) is written at a later scan, or a restart would not know the file
+  // its offset belongs to.
+  void save_lineage(const std::string& partition) {
+    auto it = lineages_.find(partition);
+    Status s = it == lineages_.end() ? host_.put_state(partition, std::nullopt)
+                                     : host_.put_state(partition, format_lineage(it->second));
+    if (s.ok()) {
+      unsaved_.erase(partition);
+    } else if (unsaved_.insert(partition).second) {
+      host_.warn("cannot save what identifies " + partition + " (will retry): " + s.message());
+    }
   }
 
   void detach(const std::string& partition) {
     auto it = lineages_.find(partition);
     if (it == lineages_.end() || it->second.detached) return;
     it->second.detached = true;
-    (void)host_.put_state(partition, format_lineage(it->second));
+    save_lineage(partition);
   }
 
   // A file that is no longer under any watched path (tail mode: rotated away and later
@@ -766,7 +781,7 @@ class FileSource final : public SourceTask {
     committed_.erase(partition);
     orphan_pos_.erase(partition);
     unseen_since_.erase(partition);
-    if (had_state) (void)host_.put_state(partition, std::nullopt);
+    if (had_state) save_lineage(partition);
     (void)host_.forget_offset(partition);  // saved with the next offset commit, batched
   }
 
@@ -797,6 +812,7 @@ class FileSource final : public SourceTask {
   std::map<std::string, std::pair<FileKey, std::string>> awaiting_done_;
   std::map<std::string, Offset> committed_;
   std::map<std::string, Lineage> lineages_;
+  std::set<std::string> unsaved_;  // lineages whose last change is not in state yet
   // Lineages whose file was truncated while read here: where a copy goes on (the last
   // whole line read; the committed offset may still lag behind it).
   std::map<std::string, uint64_t> orphan_pos_;

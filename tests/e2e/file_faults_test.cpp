@@ -10,6 +10,7 @@
 
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
+#include "support/numbered_lines.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait_for.hpp"
 
@@ -18,16 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 constexpr int kLineBytes = 13;  // "line-%07d\n"
-
-std::string numbered_lines(int from, int to) {
-  std::string out;
-  char buf[32];
-  for (int i = from; i <= to; ++i) {
-    std::snprintf(buf, sizeof buf, "line-%07d\n", i);
-    out += buf;
-  }
-  return out;
-}
 
 // The committed byte position of the only file the connector reads (0 if none yet).
 uint64_t committed_pos(const std::filesystem::path& state, const std::string& connector) {

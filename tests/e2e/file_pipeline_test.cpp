@@ -12,6 +12,7 @@
 
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
+#include "support/numbered_lines.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait_for.hpp"
 
@@ -19,16 +20,6 @@ namespace ferry::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string numbered_lines(int from, int to, const std::string& prefix = "line-") {
-  std::string out;
-  char buf[64];
-  for (int i = from; i <= to; ++i) {
-    int n = std::snprintf(buf, sizeof buf, "%s%07d\n", prefix.c_str(), i);
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
 
 void append(const std::filesystem::path& p, const std::string& s) {
   std::ofstream out(p, std::ios::binary | std::ios::app);

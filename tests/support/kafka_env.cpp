@@ -91,6 +91,24 @@ int64_t end_offset(const std::string& topic, int32_t partition) {
   return std::stoll(r.out.substr(pos + 7));
 }
 
+int64_t committed_offset(const std::string& group, const std::string& topic, int32_t partition) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", test_bootstrap().c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "group.id", group.c_str(), err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (rk == nullptr) throw std::runtime_error(std::string("consumer: ") + err);
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(parts, topic.c_str(), partition);
+  // Asks the group coordinator only: this client never joins the group.
+  rd_kafka_resp_err_t e = rd_kafka_committed(rk, parts, 10000);
+  int64_t offset = e == RD_KAFKA_RESP_ERR_NO_ERROR ? parts->elems[0].offset : -2;
+  rd_kafka_topic_partition_list_destroy(parts);
+  rd_kafka_destroy(rk);
+  if (offset == -2) throw std::runtime_error(std::string("committed: ") + rd_kafka_err2str(e));
+  return offset < 0 ? -1 : offset;
+}
+
 void kcat_produce_lines(const std::string& topic, const std::string& file) {
   auto r = run_command(
       {"kcat", "-P", "-b", test_bootstrap(), "-t", topic, "-X", "enable.idempotence=true"}, {},

@@ -34,6 +34,8 @@ struct KafkaMessage {
 std::vector<KafkaMessage> kcat_consume(const std::string& topic, int64_t limit = -1);
 // The next offset to be written in topic/partition (kcat -Q with timestamp -1).
 int64_t end_offset(const std::string& topic, int32_t partition = 0);
+// The offset consumer group `group` committed for topic/partition (-1: none).
+int64_t committed_offset(const std::string& group, const std::string& topic, int32_t partition = 0);
 // Produces each line of `file` as one message with kcat (-P < file).
 void kcat_produce_lines(const std::string& topic, const std::string& file);
 
