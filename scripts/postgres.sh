@@ -12,6 +12,7 @@
 #                                     DIR/env         ODBCSYSINI/ODBCINI/PG* exports
 #   scripts/postgres.sh pause DIR   stop the server but keep DIR (outage tests)
 #   scripts/postgres.sh resume DIR  start it again on the same port
+#   scripts/postgres.sh crash DIR   stop it as a power cut would (immediate: no checkpoint)
 #   scripts/postgres.sh stop DIR    stop it and remove DIR
 #   scripts/postgres.sh psql DIR [ARGS...]   psql as "ferry" on database "ferry"
 set -euo pipefail
@@ -120,6 +121,11 @@ terminate() {
   as_postgres "$PGBIN/pg_ctl" -D "$1/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
 }
 
+crash() {
+  [[ -f $1/data/postmaster.pid ]] || return 0
+  as_postgres "$PGBIN/pg_ctl" -D "$1/data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+}
+
 stop() {
   terminate "$1"
   rm -rf "$1"
@@ -129,10 +135,11 @@ case "${1:-}" in
   start) start "${2:?dir}" ;;
   pause) terminate "${2:?dir}" ;;
   resume) launch "${2:?dir}" ;;
+  crash) crash "${2:?dir}" ;;
   stop) stop "${2:?dir}" ;;
   psql)
     dir=${2:?dir}; shift 2
     PGPASSWORD=$(cat "$dir/password") exec psql -h 127.0.0.1 -p "$(cat "$dir/port")" -U ferry \
       -d ferry -v ON_ERROR_STOP=1 "$@" ;;
-  *) echo "usage: $0 start|pause|resume|stop|psql DIR" >&2; exit 1 ;;
+  *) echo "usage: $0 start|pause|resume|crash|stop|psql DIR" >&2; exit 1 ;;
 esac

@@ -75,7 +75,8 @@ class OwnPostgres : public Postgres {
   OwnPostgres(const OwnPostgres&) = delete;
   OwnPostgres& operator=(const OwnPostgres&) = delete;
 
-  void pause() { run("pause"); }
+  void pause() { run("pause"); }  // pg_ctl stop -m fast
+  void crash() { run("crash"); }  // pg_ctl stop -m immediate: recovery at the next start
   void resume() { run("resume"); }
 
  private:
