@@ -492,6 +492,7 @@ Status SinkRunner::run(const std::atomic<bool>& stop) {
     }
     if (span_hooks()) {
       if (Status s = end_finished_spans(); !s.ok()) return s;
+      if (Status s = tell_empty_spans(); !s.ok()) return s;
     }
     if (Clock::now() >= next_commit || uncommitted_records_ >= kCommitEveryRecords) {
       Status s = with_retries("commit", [&] { return flush_and_commit(); });

@@ -60,6 +60,9 @@ class SinkRunner final : public TaskHost {
   // of it on our partitions is put (per span.delivered), then offsets are committed.
   Status begin_spans(const std::vector<kafka::MessagePtr>& batch);
   Status end_finished_spans();
+  // Tells the plugin of spans that ended with no record, when this task owns partition 0
+  // of a topic they were for (once per span and run; the plugin remembers across runs).
+  Status tell_empty_spans();
   void restore_spans(const std::set<TopicPartition>& partitions);
   void note_span_partitions(const std::string& id);
   bool span_hooks() const;
@@ -86,6 +89,8 @@ class SinkRunner final : public TaskHost {
   std::map<std::string, std::set<TopicPartition>> active_spans_;
   std::map<std::string, std::optional<std::string>> span_changes_;  // saved before commit
   Clock::time_point next_span_check_{};
+  Clock::time_point next_empty_check_{};
+  std::set<std::string> told_empty_;
   Clock::time_point next_nudge_{};
   bool span_errors_unflushed_ = false;
   std::string failure_;

@@ -145,4 +145,46 @@ Status SinkRunner::end_finished_spans() {
   return with_retries("commit", [&] { return flush_and_commit(); });
 }
 
+Status SinkRunner::tell_empty_spans() {
+  const ferry_plugin* p = plugin_.plugin();
+  if (!FERRY_PLUGIN_HAS(p, sink_span_empty)) return Status::Ok();
+  auto now = Clock::now();
+  if (now < next_empty_check_) return Status::Ok();
+  next_empty_check_ = now + std::chrono::milliseconds(200);
+  std::set<std::string> current;
+  for (const auto& topic : env_.connector->topics) {
+    if (!assigned_.contains(TopicPartition{topic, 0})) continue;
+    for (const auto& span : env_.span_tracker->empty_delivered(topic)) {
+      current.insert(span.id);
+      if (told_empty_.contains(span.id)) continue;
+      std::vector<std::string> names, values;
+      for (const auto& [k, v] : span.attrs.items()) {
+        if (!v.is_string()) continue;
+        names.push_back(k);
+        values.push_back(v.get<std::string>());
+      }
+      std::vector<ferry_header_view> attrs;
+      for (size_t i = 0; i < names.size(); ++i)
+        attrs.push_back({names[i].c_str(), {values[i].data(), values[i].size()}});
+      ferry_span_info info{};
+      info.struct_size = sizeof(info);
+      info.id = {span.id.data(), span.id.size()};
+      info.topic = topic.c_str();
+      info.partition = 0;
+      info.opened_at_ms = span.opened_at_ms;
+      info.attrs = attrs.data();
+      info.attr_count = attrs.size();
+      Status s = with_retries("span_empty", [&] {
+        ferry_error err{};
+        return PluginTask::wrap(p->sink_span_empty(plugin_.get(), &info, &err), err);
+      });
+      if (!s.ok()) return s;
+      told_empty_.insert(span.id);
+    }
+  }
+  // Spans the tracker forgot (retention) are forgotten here too.
+  std::erase_if(told_empty_, [&](const std::string& id) { return !current.contains(id); });
+  return Status::Ok();
+}
+
 }  // namespace ferry::runtime

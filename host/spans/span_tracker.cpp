@@ -446,6 +446,15 @@ std::optional<SpanOffsets> SpanTracker::delivered_offsets(const std::string& id)
   return it->second.offsets;
 }
 
+std::vector<SpanTracker::EmptySpan> SpanTracker::empty_delivered(const std::string& topic) const {
+  std::lock_guard lock(mu_);
+  std::vector<EmptySpan> out;
+  for (const auto& [id, s] : spans_)
+    if (s.delivered && s.count == 0 && !s.failed && s.topics.contains(topic))
+      out.push_back({id, s.attrs, s.opened_at_ms});
+  return out;
+}
+
 nlohmann::json SpanTracker::to_json(const Span& s) const {
   auto groups = groups_for(s);
   nlohmann::json j{{"span", s.id},

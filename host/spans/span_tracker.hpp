@@ -68,6 +68,15 @@ class SpanTracker {
   // span.delivered's offsets, once the span is delivered.
   std::optional<SpanOffsets> delivered_offsets(const std::string& span_id) const;
 
+  // Spans delivered with no record at all (an empty file) that were meant for `topic`,
+  // for sinks that make something of them (a per-span file sink writes the empty file).
+  struct EmptySpan {
+    std::string id;
+    nlohmann::json attrs;
+    int64_t opened_at_ms = 0;
+  };
+  std::vector<EmptySpan> empty_delivered(const std::string& topic) const;
+
   std::optional<nlohmann::json> get(const std::string& span_id) const;
   // state: "" (all), open, delivered, completed, failed, expired.
   std::vector<nlohmann::json> list(const std::string& state) const;

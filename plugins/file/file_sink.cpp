@@ -233,6 +233,39 @@ class FileSink final : public SinkTask {
     return Status::Ok();
   }
 
+  // An empty file (a span with no record): published empty under the name its template
+  // gives, the fields a record would give coming from the span (its source path as the
+  // key, its opening time as the timestamp), so a directory arrives whole.
+  Status span_empty(const EmptySpan& span) override {
+    if (!per_span_) return Status::Ok();
+    std::string id(span.id);
+    if (auto st = span_state_.find(id); st != span_state_.end() && st->second.starts_with("done"))
+      return Status::Ok();
+    TemplateValues tv{span.topic, span.partition, span.id, span.opened_at_ms,
+                      span.attr("path").value_or("")};
+    std::string final_path = expand_path(template_, tv);
+    std::filesystem::path fp(final_path);
+    std::error_code ec;
+    if (fp.has_parent_path()) std::filesystem::create_directories(fp.parent_path(), ec);
+    std::filesystem::path tmp = fp.parent_path() / ("." + sanitize_segment(fp.filename().string()) +
+                                                    "." + sanitize_segment(id) + ".ferry-tmp");
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return Status::Retriable("cannot create " + tmp.string() + ": " + std::strerror(errno));
+    int synced = fsync_ ? ::fsync(fd) : 0;
+    ::close(fd);
+    if (synced != 0)
+      return Status::Retriable("fsync " + tmp.string() + ": " + std::strerror(errno));
+    std::string target;
+    if (Status s = publish(tmp.string(), final_path, target); !s.ok()) return s;
+    host_.info("span " + id + " complete: " + target + " (empty)");
+    host_.count("span_files");
+    std::string done = "done\n" + std::to_string(epoch_seconds()) + "\n0";
+    if (Status s = host_.put_state("span:" + id, done); !s.ok()) return s;
+    span_state_[id] = std::move(done);
+    return Status::Ok();
+  }
+
  private:
   Status put_span_record(const RecordView& r, std::optional<std::string_view> value) {
     std::string id(r.span());

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define FERRY_ABI_VERSION_MAJOR 1u
-#define FERRY_ABI_VERSION_MINOR 5u
+#define FERRY_ABI_VERSION_MINOR 6u
 #define FERRY_MODULE_ENTRY_SYMBOL "ferry_module_entry"
 
 /* Outcome of a call. RETRIABLE: try the same call again later (with backoff).
@@ -217,6 +217,18 @@ typedef struct ferry_task_init {
 
 typedef struct ferry_task ferry_task;
 
+/* ABI 1.6: a span that ended with no record (an empty file), as sinks learn of it. */
+typedef struct ferry_span_info {
+  uint32_t struct_size;
+  ferry_bytes id;
+  const char* topic;    /* a topic the span was for, which this task reads */
+  int32_t partition;    /* the partition whose owner is told: 0 */
+  int64_t opened_at_ms; /* when the source opened it */
+  /* The source's attributes (file-source: "path", "file"). */
+  const ferry_header_view* attrs;
+  size_t attr_count;
+} ferry_span_info;
+
 typedef struct ferry_plugin {
   uint32_t struct_size;
   const char* name;    /* e.g. "file-source"; unique across loaded modules */
@@ -271,11 +283,19 @@ typedef struct ferry_plugin {
    * only; the host copies what is emitted. */
   ferry_status (*transform_apply)(ferry_task* task, const ferry_record_view* record,
                                   ferry_error* err);
+
+  /* ---- ABI 1.6 ---- */
+  /* Sinks, optional: a span ended with no record at all (an empty file) and was
+   * delivered; no span_begin/span_end comes for it. Only the task that owns partition 0
+   * of the topic is told, when it has that partition, and again after a restart or a
+   * rebalance: be idempotent (remember the span ids you handled). */
+  ferry_status (*sink_span_empty)(ferry_task* task, const ferry_span_info* span, ferry_error* err);
 } ferry_plugin;
 
 #define FERRY_PLUGIN_SIZE_1_0 offsetof(ferry_plugin, sink_span_begin)
 #define FERRY_PLUGIN_SIZE_1_1 offsetof(ferry_plugin, source_stop)
 #define FERRY_PLUGIN_SIZE_1_2 offsetof(ferry_plugin, transform_apply)
+#define FERRY_PLUGIN_SIZE_1_5 offsetof(ferry_plugin, sink_span_empty)
 /* True when plugin `p` (built against any 1.x) has the member `field`. */
 #define FERRY_PLUGIN_HAS(p, field) \
   ((p)->struct_size >= offsetof(ferry_plugin, field) + sizeof((p)->field) && (p)->field != NULL)

@@ -162,6 +162,25 @@ struct Adapter {
     }
   }
 
+  static ferry_status span_empty(ferry_task* t, const ferry_span_info* info, ferry_error* err) {
+    if constexpr (kSink) {
+      return guarded(err, [&] {
+        EmptySpan span;
+        span.id = {info->id.data, info->id.len};
+        span.topic = info->topic != nullptr ? info->topic : "";
+        span.partition = info->partition;
+        span.opened_at_ms = info->opened_at_ms;
+        for (size_t i = 0; i < info->attr_count; ++i)
+          span.attrs.emplace_back(
+              info->attrs[i].name != nullptr ? info->attrs[i].name : "",
+              std::string_view(info->attrs[i].value.data, info->attrs[i].value.len));
+        return box(t)->task->span_empty(span);
+      });
+    } else {
+      return to_c(Status::Fatal("not a sink"), err);
+    }
+  }
+
   // Optional cross-field check: `static ferry::Status validate(const ferry::Config&)`.
   static constexpr bool kHasValidate = requires(const Config& c) {
     { T::validate(c) } -> std::same_as<Status>;
@@ -193,6 +212,7 @@ struct Adapter {
     p.sink_span_end = kSink ? &span_end : nullptr;
     p.source_stop = kSource ? &stop : nullptr;
     p.transform_apply = kTransform ? &apply : nullptr;
+    p.sink_span_empty = kSink ? &span_empty : nullptr;
     return p;
   }
 };

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -163,6 +164,20 @@ class TransformTask {
   virtual Status apply(const RecordView& record) = 0;
 };
 
+// A span that ended with no record, as a sink is told of it.
+struct EmptySpan {
+  std::string_view id;
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t opened_at_ms = 0;
+  std::vector<std::pair<std::string_view, std::string_view>> attrs;
+  std::optional<std::string_view> attr(std::string_view name) const {
+    for (const auto& [n, v] : attrs)
+      if (n == name) return v;
+    return std::nullopt;
+  }
+};
+
 class SinkTask {
  public:
   virtual ~SinkTask() = default;
@@ -178,6 +193,11 @@ class SinkTask {
   }
   virtual Status span_end(std::string_view span_id) {
     (void)span_id;
+    return Status::Ok();
+  }
+  // A span with no record ended (see ferry_plugin::sink_span_empty in abi.h).
+  virtual Status span_empty(const EmptySpan& span) {
+    (void)span;
     return Status::Ok();
   }
 };
