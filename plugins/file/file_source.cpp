@@ -1,8 +1,9 @@
 // file-source: reads lines from files matching glob patterns and emits one record per
 // line. Tail mode follows growing files through rename and copytruncate rotation and
 // deletion; batch mode reads each file once and then keeps, deletes or moves it after
-// all of its lines are in Kafka. Checkpoints (byte offsets) are committed by the host
-// only after delivery, so a crash re-reads at most the unacknowledged lines.
+// all of its lines are in Kafka. Checkpoints (byte offsets per lineage, see
+// file_identity.hpp) are committed by the host only after delivery, so a crash re-reads
+// at most the unacknowledged lines.
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <glob.h>
@@ -46,14 +47,16 @@ constexpr ferry_option kOptions[] = {
     opt::duration("eof_timeout", "5s",
                   "Tail mode: emit a final line without newline after the file is idle this long"),
     opt::duration("rotate_wait", "5s",
-                  "Tail mode: keep reading a rotated or deleted file this long after it is gone"),
+                  "Tail mode: a file renamed away from the paths or deleted is read through "
+                  "its open descriptor until it has been idle this long"),
     opt::size("max_line_bytes", "512KiB", "Longest line emitted as one record", 16, 64 << 20),
     opt::one_of("max_line_policy", "split|truncate|skip", "split",
                 "Longer lines: split into pieces, truncate, or skip (with a warning)"),
     opt::string("on_done", "keep",
                 "Batch mode, after a file is delivered: keep, delete, or move:DIR"),
     opt::one_of("key", "path|none", "path", "Record key: the file path (keeps a file in order)"),
-    opt::size("fingerprint_bytes", "256", "Bytes hashed to recognise a file", 16, 65536),
+    opt::size("fingerprint_bytes", "256",
+              "Bytes hashed to recognise a file's content (all of a shorter file)", 16, 65536),
     opt::size("read_buffer", "256KiB", "Bytes read per system call", 4096, 16 << 20),
     opt::duration("forget_after", "1h",
                   "How long a file's position is kept once the file is gone from the paths "
