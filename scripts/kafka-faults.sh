@@ -13,10 +13,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${FERRY_BUILD_DIR:-$ROOT/build/dev}
 cd "$ROOT"
-if [[ ! -x $BUILD/bin/ferry_e2e_tests ]]; then
-  cmake --preset dev >/dev/null
-  cmake --build --preset dev --target ferry_e2e_tests
-fi
+source scripts/chaos-lib.sh
+ensure_test_build "$BUILD"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 status=0

@@ -31,19 +31,15 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 WORK=$(mktemp -d /tmp/ferry-soak-XXXXXX)
 PIDS=()
+source scripts/chaos-lib.sh
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   [[ -n ${FERRY_PID:-} ]] && { kill -TERM "$FERRY_PID" 2>/dev/null || true; wait "$FERRY_PID" 2>/dev/null || true; }
-  scripts/kafka.sh stop "$WORK/kafka" >/dev/null 2>&1 || true
-  scripts/mosquitto.sh stop "$WORK/mqtt" >/dev/null 2>&1 || true
-  scripts/postgres.sh stop "$WORK/pg" >/dev/null 2>&1 || true
+  stop_services "$WORK"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-scripts/kafka.sh start "$WORK/kafka" >/dev/null
-scripts/mosquitto.sh start "$WORK/mqtt" >/dev/null
-scripts/postgres.sh start "$WORK/pg" >/dev/null
+start_services "$WORK"
 BOOTSTRAP=$(cat "$WORK/kafka/bootstrap")
 MQTT=$(cat "$WORK/mqtt/url")
 PG_PORT=$(cat "$WORK/pg/port")

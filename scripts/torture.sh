@@ -23,10 +23,8 @@ OUT=$ROOT/build/torture
 cd "$ROOT"
 mkdir -p "$OUT"
 
-if [[ ! -x $BUILD/bin/ferry_e2e_tests ]]; then
-  cmake --preset dev >/dev/null
-  cmake --build --preset dev --target ferry_e2e_tests
-fi
+source scripts/chaos-lib.sh
+ensure_test_build "$BUILD"
 
 SERVICES=$(mktemp -d /tmp/ferry-torture-XXXXXX)
 trap 'scripts/kafka.sh stop "$SERVICES/kafka" >/dev/null 2>&1 || true; rm -rf "$SERVICES"' EXIT
