@@ -530,15 +530,15 @@ void run_model(Settings s) {
 }  // namespace
 
 TEST(FileRotationModel, RotatedNamesWatchedNothingLostNothingDoubled) {
-  run_model({.steps = 300, .seed = 2201, .glob_rotated = true, .kills = false});
+  run_model({.steps = 250, .seed = 2201, .glob_rotated = true, .kills = false});
 }
 
 TEST(FileRotationModel, OnlyTheLiveNameWatchedNothingLostNothingDoubled) {
-  run_model({.steps = 200, .seed = 2202, .glob_rotated = false, .kills = false});
+  run_model({.steps = 150, .seed = 2202, .glob_rotated = false, .kills = false});
 }
 
 TEST(FileRotationModel, SigkillsDuplicateOnlyLinesNotYetCheckpointed) {
-  run_model({.steps = 250, .seed = 2203, .glob_rotated = true, .kills = true});
+  run_model({.steps = 200, .seed = 2203, .glob_rotated = true, .kills = true});
 }
 
 }  // namespace ferry::test
