@@ -384,6 +384,19 @@ Status SinkRunner::flush_and_commit() {
   for (const auto& [tp, next] : pending_)
     rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = next;
   rd_kafka_resp_err_t e = rd_kafka_commit(consumer_.get(), list.get(), 0);
+  if (e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID || e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+      e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || e == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID) {
+    // The group no longer knows this member (a broker restart, a session that expired):
+    // no retry can succeed until the consumer has rejoined, which only polling does.
+    // What was not committed is delivered again after the rejoin (at-least-once).
+    log_->warn(
+        "offset commit refused ({}): rejoining the group; records after the last "
+        "commit will be delivered again",
+        rd_kafka_err2str(e));
+    pending_.clear();
+    uncommitted_records_ = 0;
+    return Status::Ok();
+  }
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
     return Status::Retriable(std::string("offset commit failed: ") + rd_kafka_err2str(e));
   if (log_->should_log(spdlog::level::debug)) {

@@ -194,13 +194,15 @@ TEST(KafkaFaults, BrokerKilledAndPausedUnderLoadLosesNothingAndSaysWhatIsGoingOn
       << (std::filesystem::exists(sink_out) ? std::filesystem::file_size(sink_out) : 0) << " of "
       << total * kLineBytes << " bytes\n"
       << ferry.log();
-  // Nothing is stuck: the status is clear again.
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto s = rest.get("/connectors/src/status");
-        return s.status == 200 && !s.body["tasks"][0].contains("trace");
-      },
-      30s));
+  // Nothing is stuck: the statuses are clear again.
+  for (const char* c : {"src", "sink"})
+    EXPECT_TRUE(wait_until(
+        [&] {
+          auto s = rest.get(std::string("/connectors/") + c + "/status");
+          return s.status == 200 && !s.body["tasks"][0].contains("trace");
+        },
+        30s))
+        << c << ": " << rest.get(std::string("/connectors/") + c + "/status").text;
   auto caught_up_s = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::steady_clock::now() - resumed_at)
                          .count();
