@@ -10,6 +10,12 @@
 #
 #   scripts/soak.sh [MINUTES] [RELOAD_EVERY_SECONDS]
 #
+# SOAK_RETENTION (e.g. 5m) shortens what ferry remembers on purpose: the span tracker's
+# retention, file-source's forget_after and the per-span sink's span_done_retention
+# (defaults: 7 days, 1 h, 7 days). Until their retention passes, spans and rotated files
+# are remembered, so memory and state grow with them by design; with a short one an
+# hour shows whether anything grows beyond it.
+#
 # Uses the release build (cmake --preset release) unless FERRY_BUILD_DIR names another:
 # a sanitizer build's allocator quarantine would dominate the memory figures.
 set -euo pipefail
@@ -58,11 +64,16 @@ listen = "127.0.0.1:0"
 [kafka]
 "bootstrap.servers" = "$BOOTSTRAP"
 EOF
+RETENTION=${SOAK_RETENTION:-}
+[[ -z $RETENTION ]] || printf '[spans]\nretention = "%s"\n' "$RETENTION" >>"$WORK/ferry.toml"
+forget=${RETENTION:+forget_after = \"$RETENTION\"}
+done_retention=${RETENTION:+span_done_retention = \"$RETENTION\"}
 cat >"$WORK/connectors.d/tail.toml" <<EOF
 plugin = "file-source"
 topic = "soak.logs"
 [config]
 paths = ["$WORK/logs/*.log*"]
+$forget
 [span]
 enabled = true
 idle_close = "30s"
@@ -90,6 +101,7 @@ topics = ["soak.batch"]
 [config]
 path = "$WORK/spans-out/{filename}"
 per_span = true
+$done_retention
 EOF
 cat >"$WORK/connectors.d/cdc.toml" <<EOF
 plugin = "odbc-cdc"
