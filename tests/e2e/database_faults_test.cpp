@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/cdc_events.hpp"
+#include "support/env_int.hpp"
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
 #include "support/pg_env.hpp"
@@ -21,11 +22,6 @@ namespace ferry::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::atoi(v) : fallback;
-}
 
 }  // namespace
 

@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "file_identity.hpp"
+#include "support/env_int.hpp"
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
 #include "support/temp_dir.hpp"
@@ -74,11 +75,6 @@ struct Settings {
   bool glob_rotated = true;  // paths match app.log.N too, or only app.log
   bool kills = false;
 };
-
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::atoi(v) : fallback;
-}
 
 // One stream of content: what was written into one file since it was created or
 // truncated. A copy of a file carries the same stream.

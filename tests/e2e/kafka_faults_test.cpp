@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/env_int.hpp"
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
 #include "support/process.hpp"
@@ -28,11 +29,6 @@ namespace {
 
 using namespace std::chrono_literals;
 constexpr size_t kLineBytes = 200;
-
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::atoi(v) : fallback;
-}
 
 std::string line(uint64_t id) {
   char head[16];

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/cdc_events.hpp"
+#include "support/env_int.hpp"
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
 #include "support/mqtt_env.hpp"
@@ -37,11 +38,6 @@ namespace fs = std::filesystem;
 
 constexpr int kMaxInFlight = 1000;
 constexpr int kMqttPending = 500;
-
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::atoi(v) : fallback;
-}
 
 // How often each line id (the number after the prefix) occurs in `values`.
 std::map<int, int> id_counts(const std::vector<std::string>& values, const std::string& prefix) {
