@@ -2,6 +2,7 @@
 """ferry's MQTT source against `mosquitto_sub | kcat -P`, same messages, same brokers, one run.
 
     bench/mqtt_throughput.py [--messages 200000] [--runs 3] [--bootstrap HOST:PORT]
+                             [--acknowledge delivered|received]
 
 What is timed is the subscriber side alone: each pipeline first registers a persistent
 MQTT session (QoS 1, its own client id) and goes away; the messages are then published
@@ -11,7 +12,9 @@ slow subscriber, and both drain the same backlog from the same broker.
 
   ferry:     sensors source, driver = "mqtt", qos = 1, client_id set (persistent
              session); every payload parsed as JSON and turned into a reading record
-             with key host/sensor; acks=all, idempotent producer (ferry's defaults).
+             with key host/sensor; acks=all, idempotent producer (ferry's defaults);
+             acknowledge = "delivered" (its default: PUBACK once Kafka has the record)
+             unless --acknowledge says otherwise.
              Clock stops when the Kafka topic's end offset (kcat -Q) reaches N.
   reference: mosquitto_sub -q 1 -c -i ID -C N | kcat -P -X acks=all -X enable.idempotence=true
              (payload bytes forwarded unparsed, no key). Clock stops when kcat exits,
@@ -89,7 +92,7 @@ def publish(port, topic, data, retain=False):
 class FerryPipeline:
     name = "ferry"
 
-    def __init__(self, ferry, bootstrap, mqtt_url, filt, topic, work, tag):
+    def __init__(self, ferry, bootstrap, mqtt_url, filt, topic, work, tag, ack):
         self.bootstrap, self.topic = bootstrap, topic
         d = tempfile.mkdtemp(dir=work, prefix="ferry-")
         with open(f"{d}/ferry.toml", "w") as f:
@@ -98,7 +101,8 @@ class FerryPipeline:
         with open(f"{d}/mqtt.toml", "w") as f:
             f.write(f'plugin = "sensors"\ntopic = "{topic}"\n[config]\ndriver = "mqtt"\n'
                     f'url = "{mqtt_url}"\ntopics = ["{filt}"]\nqos = 1\n'
-                    f'client_id = "bench-ferry-{tag}"\nhost = "bench"\n')
+                    f'client_id = "bench-ferry-{tag}"\nhost = "bench"\n'
+                    f'acknowledge = "{ack}"\n')
         self.argv = [ferry, "run", "-c", f"{d}/ferry.toml", f"{d}/mqtt.toml"]
         self.log = f"{d}/ferry.log"
         self.proc = None
@@ -191,6 +195,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--messages", type=int, default=200_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--acknowledge", choices=["delivered", "received"], default="delivered")
     ap.add_argument("--bootstrap")
     ap.add_argument("--ferry", default=f"{ROOT}/build/release/bin/ferry")
     args = ap.parse_args()
@@ -220,7 +225,8 @@ def main():
                 prefix, topic = f"bench/{tag}", f"bench.mqtt.{tag}"
                 filt = f"{prefix}/#"
                 if name == "ferry":
-                    p = FerryPipeline(args.ferry, bootstrap, mqtt_url, filt, topic, work, tag)
+                    p = FerryPipeline(args.ferry, bootstrap, mqtt_url, filt, topic, work, tag,
+                                      args.acknowledge)
                 else:
                     p = ReferencePipeline(bootstrap, port, filt, topic, work, tag)
                 secs, rss = measure(p, port, prefix, data, args.messages)

@@ -1,5 +1,7 @@
 #include "runtime/source_offset_tracker.hpp"
 
+#include <algorithm>
+
 namespace ferry::runtime {
 
 SourceOffsetTracker::Entry* SourceOffsetTracker::add(std::string_view partition,
@@ -41,6 +43,10 @@ void SourceOffsetTracker::advance(Partition& p) {
     if (!p.dirty && !p.name.empty()) ++dirty_partitions_;
     p.dirty = true;
     p.entries.pop_front();
+    if (!p.delivered_dirty) {
+      p.delivered_dirty = true;
+      delivered_.push_back(&p);
+    }
   }
 }
 
@@ -79,6 +85,7 @@ void SourceOffsetTracker::forget(std::string_view partition) {
     return;
   }
   if (last_ == &p) last_ = nullptr;
+  if (p.delivered_dirty) std::erase(delivered_, &p);
   partitions_.erase(it);
 }
 

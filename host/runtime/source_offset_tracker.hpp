@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace ferry::runtime {
 
@@ -50,6 +51,19 @@ class SourceOffsetTracker {
   // Hands back what take_committable() returned when saving it failed, unless the
   // partition has a newer committable offset by now.
   void restore(const std::map<std::string, std::string>& committable);
+  // Hands each partition whose acknowledged prefix grew since the last call, with the
+  // offset of the newest record in it, to `fn(name, offset)`. Partition "" included:
+  // a source without positions may still wait for Kafka (MQTT acknowledgements).
+  template <class Fn>
+  void take_delivered(Fn&& fn) {
+    for (Partition* p : delivered_) {
+      p->delivered_dirty = false;
+      if (p->committable) fn(std::string_view(p->name), std::string_view(*p->committable));
+    }
+    delivered_.clear();
+  }
+  bool has_delivered() const { return !delivered_.empty(); }
+
   // The source is done with `partition`: its committable offset is dropped, and so is
   // the partition itself unless records of it are still in flight (their offsets then
   // become committable as usual).
@@ -60,6 +74,7 @@ class SourceOffsetTracker {
     std::deque<Entry> entries;
     std::optional<std::string> committable;
     bool dirty = false;
+    bool delivered_dirty = false;  // listed in delivered_
   };
 
  private:
@@ -67,6 +82,7 @@ class SourceOffsetTracker {
 
   std::unordered_map<std::string, std::unique_ptr<Partition>> partitions_;
   Partition* last_ = nullptr;
+  std::vector<Partition*> delivered_;
   CommittableFn committable_fn_ = nullptr;
   void* committable_ctx_ = nullptr;  // consecutive records usually share a partition
   size_t in_flight_records_ = 0;

@@ -420,6 +420,19 @@ void SourceRunner::poll_producer(int timeout_ms) {
   flush_batch();
   rd_kafka_poll(producer_.get(), timeout_ms);
   delivery_clock_us_ = -1;
+  if (tracker_.has_delivered()) tell_delivered();
+}
+
+void SourceRunner::tell_delivered() {
+  const ferry_plugin* p = plugin_.plugin();
+  if (p == nullptr || plugin_.get() == nullptr || !FERRY_PLUGIN_HAS(p, source_delivered)) {
+    tracker_.take_delivered([](std::string_view, std::string_view) {});
+    return;
+  }
+  tracker_.take_delivered([&](std::string_view partition, std::string_view offset) {
+    p->source_delivered(plugin_.get(), ferry_bytes{partition.data(), partition.size()},
+                        ferry_bytes{offset.data(), offset.size()});
+  });
 }
 
 Status SourceRunner::commit_offsets() {

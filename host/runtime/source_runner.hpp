@@ -66,6 +66,8 @@ class SourceRunner final : public TaskHost {
   // Queues what is staged, then rd_kafka_poll, after which the cached delivery-report
   // clock is stale.
   void poll_producer(int timeout_ms);
+  // Tells the plugin which partitions Kafka has acknowledged further (source_delivered).
+  void tell_delivered();
   Status commit_offsets();
   Status stop_plugin();
   void drain();

@@ -105,11 +105,34 @@ void MqttClient::stop() {
     stopping_ = true;
   }
   space_.notify_all();
-  if (wake_fd_ >= 0) {
-    uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
-  }
+  wake();
   if (thread_.joinable()) thread_.join();
+}
+
+void MqttClient::stop_reading() {
+  {
+    std::lock_guard lock(mu_);
+    reading_stopped_ = true;
+  }
+  space_.notify_all();
+  wake();
+}
+
+void MqttClient::acknowledge_through(uint64_t seq) {
+  if (!settings_.ack_after_delivery) return;
+  {
+    std::lock_guard lock(mu_);
+    if (seq <= delivered_through_) return;
+    delivered_through_ = seq;
+  }
+  space_.notify_all();
+  wake();
+}
+
+void MqttClient::wake() {
+  if (wake_fd_ < 0) return;
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
 }
 
 bool MqttClient::stopping() const {
@@ -164,10 +187,11 @@ void MqttClient::run() {
   }
 }
 
-// Waits for the socket to be readable or for stop(); false when woken or timed out.
-bool MqttClient::wait_wake(std::chrono::milliseconds timeout) {
+// Waits for the socket to be readable (unless `socket` is false) or for a wake-up
+// (stop, acknowledgements allowed); false when woken or timed out.
+bool MqttClient::wait_wake(std::chrono::milliseconds timeout, bool socket) {
   pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {conn_.fd(), POLLIN, 0}};
-  int n = conn_.is_open() ? 2 : 1;
+  int n = socket && conn_.is_open() ? 2 : 1;
   int rc =
       ::poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::max<int64_t>(timeout.count(), 0)));
   if (rc <= 0) return false;
@@ -195,19 +219,41 @@ bool MqttClient::take_oversized(std::string_view data, size_t& used, const mqtt:
     error = "malformed PUBLISH: " + e;
     return false;
   }
-  if (pub.qos == 2) {
-    mqtt::append_ack(acks_, mqtt::PacketType::kPubrec, pub.packet_id);
-  } else if (pub.qos == 1) {
-    mqtt::append_ack(acks_, mqtt::PacketType::kPuback, pub.packet_id);
-  }
-  if (pub.qos != 2 || qos2_received_.insert(pub.packet_id).second)
+  bool fresh = pub.qos != 2 || qos2_received_.insert(pub.packet_id).second;
+  uint64_t seq = fresh ? next_seq_++ : next_seq_ - 1;
+  acknowledge(pub.qos, pub.packet_id, seq);
+  if (fresh)
     batch_.push_back(
-        {std::string(pub.topic), std::string(), received, split.total - split.header - head});
+        {std::string(pub.topic), std::string(), received, split.total - split.header - head, seq});
   // Read past the payload as it arrives instead of keeping it.
   size_t here = data.size() - used;
   skip_left_ = split.total - here;
   used = data.size();
   return true;
+}
+
+void MqttClient::acknowledge(int qos, uint16_t packet_id, uint64_t seq) {
+  if (qos == 0) return;
+  auto type = qos == 2 ? mqtt::PacketType::kPubrec : mqtt::PacketType::kPuback;
+  if (settings_.ack_after_delivery)
+    held_.push_back({seq, packet_id, type});
+  else
+    mqtt::append_ack(acks_, type, packet_id);
+}
+
+bool MqttClient::send_allowed_acks() {
+  if (held_.empty()) return true;
+  uint64_t through = 0;
+  {
+    std::lock_guard lock(mu_);
+    through = delivered_through_;
+  }
+  std::string out;
+  while (!held_.empty() && held_.front().seq <= through) {
+    mqtt::append_ack(out, held_.front().type, held_.front().packet_id);
+    held_.pop_front();
+  }
+  return out.empty() || send(out);
 }
 
 bool MqttClient::send(std::string_view bytes) {
@@ -285,6 +331,9 @@ bool MqttClient::session() {
   }
   qos2_received_.clear();
   skip_left_ = 0;
+  // What the last connection did not acknowledge the broker sends again (persistent
+  // session) or has dropped (clean session); either way not on this connection's ids.
+  held_.clear();
   const auto keepalive = std::chrono::seconds(std::max(s.keepalive_s, 1));
   bool ping_out = false;
   Clock::time_point ping_sent{};
@@ -308,9 +357,11 @@ bool MqttClient::session() {
   }
   for (;;) {
     if (stopping()) {
+      send_allowed_acks();
       send(mqtt::encode_disconnect());
       return true;
     }
+    if (!send_allowed_acks()) return lost(conn_.error());
     auto now = Clock::now();
     if (ping_out && now - ping_sent > keepalive) return lost("no PINGRESP within the keepalive");
     if (!ping_out && now - last_sent_ >= keepalive) {
@@ -323,9 +374,16 @@ bool MqttClient::session() {
     {
       // A full queue: stop reading, so TCP holds the broker back, until the task drains.
       std::unique_lock lock(mu_);
+      if (reading_stopped_) {
+        lock.unlock();
+        wait_wake(timeout, /*socket=*/false);
+        continue;
+      }
       if (queue_.size() >= s.max_pending) {
-        space_.wait_for(lock, std::min<std::chrono::milliseconds>(timeout, 1000ms),
-                        [&] { return stopping_ || queue_.size() < s.max_pending; });
+        space_.wait_for(lock, std::min<std::chrono::milliseconds>(timeout, 1000ms), [&] {
+          return stopping_ || reading_stopped_ || queue_.size() < s.max_pending ||
+                 (!held_.empty() && delivered_through_ >= held_.front().seq);
+        });
         continue;
       }
     }
@@ -382,14 +440,15 @@ std::string MqttClient::consume(std::string_view data, size_t& used, bool& got_p
           error = "malformed PUBLISH: " + e;
           break;
         }
-        if (pub.qos == 2) {
-          mqtt::append_ack(acks_, mqtt::PacketType::kPubrec, pub.packet_id);
-          // Delivered once per packet id until the broker releases it with PUBREL.
-          if (!qos2_received_.insert(pub.packet_id).second) continue;
-        } else if (pub.qos == 1) {
-          mqtt::append_ack(acks_, mqtt::PacketType::kPuback, pub.packet_id);
+        // QoS 2: delivered once per packet id until the broker releases it with PUBREL;
+        // a repeat is acknowledged no sooner than the newest message.
+        if (pub.qos == 2 && !qos2_received_.insert(pub.packet_id).second) {
+          acknowledge(pub.qos, pub.packet_id, next_seq_ - 1);
+          continue;
         }
-        batch_.push_back({std::string(pub.topic), std::string(pub.payload), received});
+        uint64_t seq = next_seq_++;
+        acknowledge(pub.qos, pub.packet_id, seq);
+        batch_.push_back({std::string(pub.topic), std::string(pub.payload), received, 0, seq});
         break;
       }
       case mqtt::PacketType::kPubrel: {
@@ -431,6 +490,7 @@ std::string MqttClient::consume(std::string_view data, size_t& used, bool& got_p
     if (!error.empty()) break;
   }
   // Queued before acknowledged: once the broker has our PUBACK, only ferry holds it.
+  // (With ack_after_delivery acks_ holds only PUBCOMPs; the PUBACKs wait in held_.)
   if (!batch_.empty()) {
     std::lock_guard lock(mu_);
     for (auto& m : batch_) queue_.push_back(std::move(m));

@@ -9,10 +9,15 @@
 // call, parses every packet in it, queues the messages under one lock and acknowledges
 // them in one write.
 //
-// The loss window: a QoS 1 message is acknowledged once it is in the queue, so it is the
-// broker's no longer. Messages in the queue and in librdkafka's buffers, not yet acked
-// by Kafka, are lost if ferry is killed; `max_pending` bounds how many. A clean stop
-// (SIGTERM, reload) disconnects first and delivers the queue (see SourceTask::stop).
+// When a message is acknowledged (PUBACK, or PUBREC for QoS 2) decides what a crash can
+// lose. With `ack_after_delivery` (the default) the acknowledgement waits until Kafka has
+// the message's record: the task calls acknowledge_through() with the message's `seq`,
+// and the acknowledgements go out in the order the messages came, as MQTT requires.
+// Until then the broker still owns the message and sends it again after a reconnect,
+// so a SIGKILL loses nothing of a persistent session (it may duplicate what Kafka had
+// but the broker was not yet told). Without it, messages are acknowledged on receipt:
+// faster against a broker with a small in-flight window, but whatever sits in the queue
+// and in librdkafka's buffers is lost with the process.
 #pragma once
 
 #include <chrono>
@@ -44,6 +49,7 @@ struct MqttSettings {
   int qos = 1;
   int keepalive_s = 30;
   size_t max_pending = 10000;
+  bool ack_after_delivery = true;
   // A PUBLISH whose payload is larger is acknowledged and passed on without its payload
   // (dropped_payload_bytes says how much), read past rather than buffered.
   size_t max_payload_bytes = 65536;
@@ -57,6 +63,7 @@ struct MqttMessage {
   std::string payload;
   int64_t received_ms = 0;
   size_t dropped_payload_bytes = 0;  // > max_payload_bytes: payload left empty
+  uint64_t seq = 0;                  // 1, 2, ... in arrival order, for acknowledge_through()
 };
 
 struct MqttEvent {
@@ -75,8 +82,15 @@ class MqttClient {
   // here is a configuration problem (bad TLS files, invalid client id).
   std::string start();
   // Disconnects (no UNSUBSCRIBE: a persistent session keeps queueing for us while we
-  // are away); what is queued stays drainable.
+  // are away), after sending the acknowledgements already allowed; what is queued stays
+  // drainable.
   void stop();
+  // Reads no more but stays connected, so that acknowledge_through() can still reach
+  // the broker while the task delivers what it holds (a clean stop).
+  void stop_reading();
+  // The messages up to `seq` are in Kafka: acknowledge them to the broker (with
+  // ack_after_delivery; a no-op otherwise).
+  void acknowledge_through(uint64_t seq);
 
   // Moves up to `max` queued messages into `out`; returns how many.
   size_t drain(std::vector<MqttMessage>& out, size_t max);
@@ -98,8 +112,14 @@ class MqttClient {
   // is incomplete or when the packet is not a PUBLISH (`error` set).
   bool take_oversized(std::string_view data, size_t& used, const mqtt::Split& split,
                       int64_t received, std::string& error);
+  // Queues the acknowledgement of a QoS 1 or 2 PUBLISH: into acks_ now, or held until
+  // acknowledge_through() reaches `seq`.
+  void acknowledge(int qos, uint16_t packet_id, uint64_t seq);
+  // Sends the held acknowledgements acknowledge_through() has allowed.
+  bool send_allowed_acks();
   bool send(std::string_view bytes);
-  bool wait_wake(std::chrono::milliseconds timeout);
+  bool wait_wake(std::chrono::milliseconds timeout, bool socket = true);
+  void wake();
   void event(MqttEvent::Level level, std::string text);
   bool stopping() const;
 
@@ -114,12 +134,21 @@ class MqttClient {
   std::vector<MqttMessage> batch_;
   std::set<uint16_t> qos2_received_;  // QoS 2 ids between PUBLISH and PUBREL
   size_t skip_left_ = 0;              // bytes of an oversized PUBLISH still to read past
+  uint64_t next_seq_ = 1;
+  struct HeldAck {
+    uint64_t seq;
+    uint16_t packet_id;
+    mqtt::PacketType type;  // PUBACK or PUBREC
+  };
+  std::deque<HeldAck> held_;  // this connection's, in arrival order
 
   mutable std::mutex mu_;
   std::condition_variable space_;
   std::deque<MqttMessage> queue_;
   std::vector<MqttEvent> events_;
   bool stopping_ = false;
+  bool reading_stopped_ = false;
+  uint64_t delivered_through_ = 0;
 };
 
 }  // namespace ferry::sensors

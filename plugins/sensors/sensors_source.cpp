@@ -3,6 +3,7 @@
 // device per time window.
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -64,6 +65,12 @@ constexpr ferry_option kOptions[] = {
               "mqtt: larger payloads are bad input (dead letter topic); more than 64 KiB "
               "larger ones are not even read",
               16, 256 << 20),
+    opt::one_of("acknowledge", "delivered|received", "delivered",
+                "mqtt: when a QoS 1 message is acknowledged to the broker. delivered: once "
+                "Kafka has its record, so a crash loses nothing of a persistent session (the "
+                "broker's in-flight window then bounds the rate: raise "
+                "max_inflight_messages); received: on arrival, faster, but what ferry holds "
+                "is lost if it is killed"),
     opt::integer("max_pending", "10000",
                  "mqtt: messages held between the MQTT broker and Kafka; when full, the "
                  "broker is made to wait",
@@ -147,7 +154,19 @@ class SensorsSource final : public SourceTask {
   }
 
   void stop() override {
-    if (mqtt_) mqtt_->stop();
+    if (!mqtt_) return;
+    // Held acknowledgements still have to reach the broker once Kafka has the records.
+    if (ack_after_delivery_)
+      mqtt_->stop_reading();
+    else
+      mqtt_->stop();
+  }
+
+  void delivered(std::string_view partition, std::string_view offset) override {
+    if (!mqtt_ || !partition.empty()) return;
+    uint64_t seq = 0;
+    auto [end, ec] = std::from_chars(offset.data(), offset.data() + offset.size(), seq);
+    if (ec == std::errc() && end == offset.data() + offset.size()) mqtt_->acknowledge_through(seq);
   }
 
  private:
@@ -274,6 +293,8 @@ class SensorsSource final : public SourceTask {
     s.qos = static_cast<int>(cfg_.integer("qos"));
     s.max_pending = static_cast<size_t>(cfg_.integer("max_pending"));
     s.max_payload_bytes = cfg_.size("max_payload_bytes");
+    ack_after_delivery_ = cfg_.str("acknowledge") == "delivered";
+    s.ack_after_delivery = ack_after_delivery_;
 
     std::string fmt = cfg_.str("payload_format");
     payload_.format = fmt == "json"     ? PayloadFormat::kJson
@@ -309,6 +330,9 @@ class SensorsSource final : public SourceTask {
     batch_.clear();
     mqtt_->drain(batch_, max_records);
     for (const auto& m : batch_) {
+      // The message's place in arrival order: its MQTT acknowledgement waits for
+      // delivered() to reach it.
+      seq_text_ = std::to_string(m.seq);
       ParsedMessage p;
       if (m.dropped_payload_bytes > 0) {
         p.error = "payload of " + std::to_string(m.dropped_payload_bytes) +
@@ -324,11 +348,13 @@ class SensorsSource final : public SourceTask {
         bad.value = m.payload;
         bad.timestamp_ms = m.received_ms;
         bad.add_header("mqtt.topic", m.topic);
+        bad.source_offset = seq_text_;
         if (Status s = host_.reject(bad, "MQTT topic " + m.topic + ": " + p.error); !s.ok())
           return s;
         continue;
       }
-      if (Status s = emit(*p.reading, p.host.empty() ? host_name_ : p.host); !s.ok()) return s;
+      if (Status s = emit(*p.reading, p.host.empty() ? host_name_ : p.host, {}, seq_text_); !s.ok())
+        return s;
     }
     host_.gauge("mqtt_pending", static_cast<double>(mqtt_->pending()));
     return Status::Ok();
@@ -357,6 +383,8 @@ class SensorsSource final : public SourceTask {
   std::unique_ptr<MqttClient> mqtt_;
   PayloadOptions payload_;
   std::vector<MqttMessage> batch_;
+  bool ack_after_delivery_ = true;
+  std::string seq_text_;
 };
 
 }  // namespace

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define FERRY_ABI_VERSION_MAJOR 1u
-#define FERRY_ABI_VERSION_MINOR 6u
+#define FERRY_ABI_VERSION_MINOR 7u
 #define FERRY_MODULE_ENTRY_SYMBOL "ferry_module_entry"
 
 /* Outcome of a call. RETRIABLE: try the same call again later (with backoff).
@@ -290,12 +290,23 @@ typedef struct ferry_plugin {
    * of the topic is told, when it has that partition, and again after a restart or a
    * rebalance: be idempotent (remember the span ids you handled). */
   ferry_status (*sink_span_empty)(ferry_task* task, const ferry_span_info* span, ferry_error* err);
+
+  /* ---- ABI 1.7 ---- */
+  /* Sources, optional: Kafka has acknowledged (or the dead letter path has taken) every
+   * record of source partition `partition` up to and including the one emitted with
+   * `offset`; nothing is saved yet (source_committed says when it is). Called on the
+   * task's thread, at most once per partition per round of delivery reports, with the
+   * newest such offset; records without a source partition count as partition "".
+   * Lets a source hold its own acknowledgement upstream (an MQTT PUBACK) until Kafka
+   * has the record, without waiting for the next offset commit. */
+  void (*source_delivered)(ferry_task* task, ferry_bytes partition, ferry_bytes offset);
 } ferry_plugin;
 
 #define FERRY_PLUGIN_SIZE_1_0 offsetof(ferry_plugin, sink_span_begin)
 #define FERRY_PLUGIN_SIZE_1_1 offsetof(ferry_plugin, source_stop)
 #define FERRY_PLUGIN_SIZE_1_2 offsetof(ferry_plugin, transform_apply)
 #define FERRY_PLUGIN_SIZE_1_5 offsetof(ferry_plugin, sink_span_empty)
+#define FERRY_PLUGIN_SIZE_1_6 offsetof(ferry_plugin, source_delivered)
 /* True when plugin `p` (built against any 1.x) has the member `field`. */
 #define FERRY_PLUGIN_HAS(p, field) \
   ((p)->struct_size >= offsetof(ferry_plugin, field) + sizeof((p)->field) && (p)->field != NULL)

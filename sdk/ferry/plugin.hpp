@@ -108,6 +108,14 @@ struct Adapter {
       }
     }
   }
+  static void delivered(ferry_task* t, ferry_bytes p, ferry_bytes o) {
+    if constexpr (kSource) {
+      try {
+        box(t)->task->delivered(std::string_view(p.data, p.len), std::string_view(o.data, o.len));
+      } catch (...) {
+      }
+    }
+  }
   static ferry_status put(ferry_task* t, const ferry_record_view* recs, size_t n,
                           ferry_error* err) {
     if constexpr (kSink) {
@@ -213,6 +221,7 @@ struct Adapter {
     p.source_stop = kSource ? &stop : nullptr;
     p.transform_apply = kTransform ? &apply : nullptr;
     p.sink_span_empty = kSink ? &span_empty : nullptr;
+    p.source_delivered = kSource ? &delivered : nullptr;
     return p;
   }
 };

@@ -149,6 +149,13 @@ class SourceTask {
     (void)partition;
     (void)offset;
   }
+  // Kafka has every record of `partition` up to the one emitted with `offset` (not yet
+  // saved; see ferry_plugin::source_delivered in abi.h). Records without a source
+  // partition are partition "".
+  virtual void delivered(std::string_view partition, std::string_view offset) {
+    (void)partition;
+    (void)offset;
+  }
 };
 
 // A sink receives batches of records from Kafka.

@@ -21,7 +21,7 @@ CommandResult ferry(const std::vector<std::string>& args) {
 TEST(Cli, VersionNamesTheAbi) {
   auto r = ferry({"version"});
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_NE(r.out.find("ferry 0.1.0 (plugin ABI 1.6"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ferry 0.1.0 (plugin ABI 1.7"), std::string::npos) << r.out;
 }
 
 TEST(Cli, UnknownCommandIsAUsageError) {

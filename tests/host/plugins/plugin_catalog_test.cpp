@@ -24,7 +24,7 @@ TEST(PluginCatalog, RefusesIncompatibleModulesAndKeepsTheOthers) {
   ASSERT_EQ(catalog.problems().size(), 2u);
   std::string all = catalog.problems()[0] + "\n" + catalog.problems()[1];
   EXPECT_NE(all.find("libferry_abi_mismatch.so refused: built for plugin ABI 99.0, but this ferry "
-                     "speaks ABI 1.6"),
+                     "speaks ABI 1.7"),
             std::string::npos)
       << all;
   EXPECT_NE(all.find("libferry_not_a_plugin.so refused: no ferry_module_entry symbol"),

@@ -109,4 +109,38 @@ TEST(SourceOffsetTracker, RestoreGivesBackWhatAFailedSaveTookUnlessSomethingNewe
   EXPECT_FALSE(t.has_committable());
 }
 
+namespace {
+std::map<std::string, std::string> delivered(SourceOffsetTracker& t) {
+  std::map<std::string, std::string> out;
+  t.take_delivered([&](std::string_view p, std::string_view o) { out[std::string(p)] = o; });
+  return out;
+}
+}  // namespace
+
+TEST(SourceOffsetTracker, DeliveredReportsTheAcknowledgedPrefixOncePerGrowthIncludingNoPartition) {
+  SourceOffsetTracker t;
+  auto* a = t.add("", "1", 1);
+  auto* b = t.add("", "2", 1);
+  auto* c = t.add("f", "10", 1);
+  EXPECT_FALSE(t.has_delivered());
+  t.ack(b);  // not a prefix yet: record 1 is still out
+  EXPECT_FALSE(t.has_delivered());
+  t.ack(a);
+  t.ack(c);
+  EXPECT_TRUE(t.has_delivered());
+  EXPECT_EQ(delivered(t), (std::map<std::string, std::string>{{"", "2"}, {"f", "10"}}));
+  EXPECT_TRUE(delivered(t).empty());
+  // Taking what is committable does not hide deliveries, nor the other way round.
+  EXPECT_EQ(t.take_committable(), (std::map<std::string, std::string>{{"f", "10"}}));
+  t.ack(t.add("", "3", 1));
+  EXPECT_EQ(delivered(t), (std::map<std::string, std::string>{{"", "3"}}));
+}
+
+TEST(SourceOffsetTracker, AForgottenPartitionIsNotReportedDelivered) {
+  SourceOffsetTracker t;
+  t.ack(t.add("gone", "1", 1));
+  t.forget("gone");
+  EXPECT_TRUE(delivered(t).empty());
+}
+
 }  // namespace ferry::runtime
