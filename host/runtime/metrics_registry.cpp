@@ -31,6 +31,16 @@ bool parse_kafka_stats(const char* json, size_t len, KafkaClientStats& out) {
   out.queued_bytes = num(j, "msg_size");
   if (auto b = j.find("brokers"); b != j.end() && b->is_object()) {
     for (const auto& [name, broker] : b->items()) {
+      if (!broker.is_object()) continue;
+      if (std::string src = broker.value("source", ""); src != "logical" && src != "internal") {
+        ++out.brokers;
+        std::string state = broker.value("state", "");
+        if (state == "UP") {
+          ++out.brokers_up;
+        } else if (out.down.size() < 512) {
+          out.down += (out.down.empty() ? "" : ", ") + name + ": " + state;
+        }
+      }
       // Bootstrap and logical entries (GroupCoordinator) repeat a real broker.
       if (!broker.is_object() || broker.value("nodeid", -1) < 0) continue;
       if (std::string src = broker.value("source", ""); src == "logical" || src == "internal")

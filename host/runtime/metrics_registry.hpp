@@ -37,6 +37,10 @@ struct KafkaClientStats {
   double tx_errors = 0, rx_errors = 0, tx_retries = 0;
   std::map<std::string, double> broker_rtt_seconds;  // broker "host:port/id" -> average
   double consumer_lag = -1;                          // summed over partitions; -1 unknown
+  // Brokers the client knows (configured or learned) and how many it is connected to;
+  // `down` lists the others as "name: state" for an operator.
+  int brokers = 0, brokers_up = 0;
+  std::string down;
 };
 
 // Parses one statistics JSON document; false when it is not one.

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "kafka/client_config.hpp"
+#include "kafka/offset_commit.hpp"
 #include "runtime/dead_letter.hpp"
 #include "runtime/header_insertions.hpp"
 #include "runtime/plugin_transform.hpp"
@@ -26,7 +27,8 @@ void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition
 }
 
 int kafka_stats(rd_kafka_t*, char* json, size_t len, void* runner) {
-  static_cast<SinkRunner*>(runner)->on_kafka_stats(json, len);
+  auto* self = static_cast<SinkRunner*>(runner);
+  self->note_brokers(self->on_kafka_stats(json, len));
   return 0;  // librdkafka frees json
 }
 
@@ -239,6 +241,30 @@ void SinkRunner::consume_batch(std::vector<kafka::MessagePtr>& batch, int timeou
   }
 }
 
+// A consumer that has lost every broker gets no record and no error it would see (the
+// records simply stop), so without this its status would say nothing while it waits.
+void SinkRunner::note_brokers(const KafkaClientStats& stats) {
+  if (stats.role.empty() || stats.brokers == 0) return;
+  auto now = Clock::now();
+  if (stats.brokers_up == 0) {
+    if (!brokers_down_) {
+      brokers_down_ = true;
+      brokers_down_since_ = now;
+      log_->warn("no Kafka broker reachable ({}); waiting for one", stats.down);
+    }
+    if (env_.retry_note)
+      env_.retry_note->set(fmt::format(
+          "waiting for Kafka: no broker reachable for {} s ({})",
+          std::chrono::duration_cast<std::chrono::seconds>(now - brokers_down_since_).count(),
+          stats.down));
+  } else if (brokers_down_) {
+    brokers_down_ = false;
+    log_->info("Kafka broker reachable again, after {} s without",
+               std::chrono::duration_cast<std::chrono::seconds>(now - brokers_down_since_).count());
+    if (env_.retry_note) env_.retry_note->clear();
+  }
+}
+
 Status SinkRunner::with_retries(const char* what, const std::function<Status()>& call) {
   auto started = Clock::now();
   auto backoff = std::chrono::milliseconds(100);
@@ -246,7 +272,7 @@ Status SinkRunner::with_retries(const char* what, const std::function<Status()>&
     Status s = call();
     if (!failure_.empty()) return Status::Fatal(failure_);
     if (!s.retriable()) {
-      if (s.ok() && env_.retry_note) env_.retry_note->clear();
+      if (s.ok() && env_.retry_note && !brokers_down_) env_.retry_note->clear();
       return s;
     }
     if (env_.retry_note) env_.retry_note->set(std::string(what) + ": " + s.message());
@@ -383,7 +409,19 @@ Status SinkRunner::flush_and_commit() {
       rd_kafka_topic_partition_list_new(static_cast<int>(pending_.size())));
   for (const auto& [tp, next] : pending_)
     rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = next;
-  rd_kafka_resp_err_t e = rd_kafka_commit(consumer_.get(), list.get(), 0);
+  bool said = false;
+  rd_kafka_resp_err_t e =
+      kafka::commit_offsets_waiting(consumer_.get(), list.get(), [&](int64_t waited_s) {
+        if (waited_s < 5) return;
+        if (!said) log_->warn("offset commit not answered for {} s; waiting for Kafka", waited_s);
+        said = true;
+        if (env_.retry_note)
+          env_.retry_note->set(fmt::format(
+              "waiting for Kafka: offset commit not answered for {} s (group coordinator out "
+              "of reach or busy)",
+              waited_s));
+      });
+  if (said && env_.retry_note && !brokers_down_) env_.retry_note->clear();
   if (e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID || e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
       e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || e == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID) {
     // The group no longer knows this member (a broker restart, a session that expired):

@@ -35,6 +35,8 @@ class SinkRunner final : public TaskHost {
   // Consumer group callbacks; librdkafka calls them on this task's thread.
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   void on_dead_letter_delivery(const rd_kafka_message_t& msg);
+  // From each statistics report: says in the status while no broker is reachable.
+  void note_brokers(const KafkaClientStats& stats);
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -92,6 +94,8 @@ class SinkRunner final : public TaskHost {
   Clock::time_point next_empty_check_{};
   std::set<std::string> told_empty_;
   Clock::time_point next_nudge_{};
+  bool brokers_down_ = false;
+  Clock::time_point brokers_down_since_{};
   bool span_errors_unflushed_ = false;
   std::string failure_;
   bool paused_ = false;

@@ -15,9 +15,13 @@ void TaskHost::log(ferry_log_level level, std::string_view message) {
   log_->log(l, "{}", message);
 }
 
-void TaskHost::on_kafka_stats(const char* json, size_t len) {
+KafkaClientStats TaskHost::on_kafka_stats(const char* json, size_t len) {
   KafkaClientStats stats;
-  if (parse_kafka_stats(json, len, stats)) metrics_.set_kafka_stats(connector_, task_id_, stats);
+  if (parse_kafka_stats(json, len, stats))
+    metrics_.set_kafka_stats(connector_, task_id_, stats);
+  else
+    stats.role.clear();
+  return stats;
 }
 
 void TaskHost::counter_add(const char* name, double delta) {

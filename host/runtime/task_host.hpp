@@ -44,8 +44,9 @@ class TaskHost : public ferry_host {
   virtual ferry_status offset_forget(ferry_bytes partition, ferry_error* err);
 
   void log(ferry_log_level level, std::string_view message);
-  // librdkafka's statistics callback for this task's clients.
-  void on_kafka_stats(const char* json, size_t len);
+  // librdkafka's statistics callback for this task's clients: publishes the metrics and
+  // returns what it read (role empty when it was not statistics).
+  KafkaClientStats on_kafka_stats(const char* json, size_t len);
   void counter_add(const char* name, double delta);
   void gauge_set(const char* name, double value);
   void offsets_list(ferry_bytes_fn fn, void* user);

@@ -120,7 +120,7 @@ TEST(KafkaFaults, BrokerKilledAndPausedUnderLoadLosesNothingAndSaysWhatIsGoingOn
                                  input.string() + "\"]\nscan_interval = \"100ms\"\n");
   ferry.add_connector("sink", "plugin = \"file-sink\"\ntopics = [\"" + topic +
                                   "\"]\n[config]\npath = \"" + (dir / "out/copy.log").string() +
-                                  "\"\n");
+                                  "\"\n[kafka]\n\"statistics.interval.ms\" = \"1000\"\n");
   ferry.start();
   ASSERT_TRUE(wait_until([&] { return !ferry.rest_address().empty(); }, 30s)) << ferry.log();
   RestClient rest(ferry.rest_address());
@@ -152,6 +152,21 @@ TEST(KafkaFaults, BrokerKilledAndPausedUnderLoadLosesNothingAndSaysWhatIsGoingOn
     outage(500, 3000);
     ASSERT_TRUE(broker.act("restart")) << "broker did not come back";
   }
+
+  // Down for longer: a consumer gets no error of its own then, yet the sink's status
+  // must say why nothing arrives.
+  ASSERT_TRUE(broker.act("kill"));
+  std::string sink_said;
+  bool sink_told = wait_until(
+      [&] {
+        auto status = rest.get("/connectors/sink/status");
+        if (status.status == 200 && status.body["tasks"][0].contains("trace"))
+          sink_said = status.body["tasks"][0]["trace"].get<std::string>();
+        return sink_said.find("waiting for Kafka: ") != std::string::npos;
+      },
+      30s, 250ms);
+  ASSERT_TRUE(broker.act("restart")) << "broker did not come back";
+  EXPECT_TRUE(sink_told) << "sink status while the broker was down: \"" << sink_said << "\"";
 
   // A hung broker: connections stay open and nothing answers.
   long rss_before = rss_mib(ferry.pid());

@@ -50,6 +50,22 @@ TEST(KafkaStats, ReadsQueuesErrorsRealBrokersAndConsumerLag) {
   EXPECT_FALSE(parse_kafka_stats("not json", 8, s));
 }
 
+TEST(KafkaStats, CountsTheBrokersUpAndNamesTheOthers) {
+  const char* json = R"({
+    "type": "consumer",
+    "brokers": {
+      "127.0.0.1:9092/bootstrap": {"nodeid": -1, "source": "configured", "state": "INIT"},
+      "GroupCoordinator": {"nodeid": 1, "source": "logical", "state": "UP"},
+      "127.0.0.1:9092/1": {"nodeid": 1, "source": "learned", "state": "TRY_CONNECT"}
+    }
+  })";
+  KafkaClientStats s;
+  ASSERT_TRUE(parse_kafka_stats(json, std::strlen(json), s));
+  EXPECT_EQ(s.brokers, 2);  // the logical coordinator repeats broker 1
+  EXPECT_EQ(s.brokers_up, 0);
+  EXPECT_EQ(s.down, "127.0.0.1:9092/1: TRY_CONNECT, 127.0.0.1:9092/bootstrap: INIT");  // by name
+}
+
 TEST(MetricsRegistry, RemovingAConnectorDropsItsSeries) {
   MetricsRegistry m;
   m.add("records_in", "a", 0, 5);
