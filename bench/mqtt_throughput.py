@@ -2,7 +2,7 @@
 """ferry's MQTT source against `mosquitto_sub | kcat -P`, same messages, same brokers, one run.
 
     bench/mqtt_throughput.py [--messages 200000] [--runs 3] [--bootstrap HOST:PORT]
-                             [--acknowledge delivered|received]
+                             [--acknowledge delivered|received] [--broker-inflight N]
 
 What is timed is the subscriber side alone: each pipeline first registers a persistent
 MQTT session (QoS 1, its own client id) and goes away; the messages are then published
@@ -196,6 +196,8 @@ def main():
     ap.add_argument("--messages", type=int, default=200_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--acknowledge", choices=["delivered", "received"], default="delivered")
+    ap.add_argument("--broker-inflight", type=int, default=1000,
+                    help="mosquitto's max_inflight_messages (its own default is 20)")
     ap.add_argument("--bootstrap")
     ap.add_argument("--ferry", default=f"{ROOT}/build/release/bin/ferry")
     args = ap.parse_args()
@@ -206,7 +208,8 @@ def main():
     try:
         bootstrap, broker_dir = ft.broker(args.bootstrap, work)
         subprocess.check_call([f"{ROOT}/scripts/mosquitto.sh", "start", mqtt_dir],
-                              stdout=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL,
+                              env={**os.environ, "MQTT_MAX_INFLIGHT": str(args.broker_inflight)})
         port = open(f"{mqtt_dir}/port").read().strip()
         mqtt_url = open(f"{mqtt_dir}/url").read().strip()
         data = f"{work}/payloads.txt"
@@ -215,7 +218,9 @@ def main():
                             for i in range(args.messages)))
         stamp = int(time.time())
         print(f"{args.messages:,} MQTT messages of ~{os.path.getsize(data) // args.messages} bytes, "
-              f"QoS 1, persistent sessions; Kafka {bootstrap}; {os.cpu_count()} cores")
+              f"QoS 1, persistent sessions; ferry acknowledge = {args.acknowledge}; "
+              f"mosquitto max_inflight_messages {args.broker_inflight}; Kafka {bootstrap}; "
+              f"{os.cpu_count()} cores")
 
         results = {"ferry": [], "reference": []}
         for run in range(args.runs):

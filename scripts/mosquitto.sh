@@ -8,6 +8,9 @@
 #   scripts/mosquitto.sh resume DIR  start it again on the same ports; sessions are gone
 #   scripts/mosquitto.sh stop DIR    stop it and remove DIR
 #
+# MQTT_MAX_INFLIGHT sets the broker's per-client window of unacknowledged QoS 1/2
+# messages (default here 1000; mosquitto's own default is 20).
+#
 # Three listeners: DIR/url (anonymous), DIR/tls_url (mqtts, a client certificate
 # signed by DIR/ca.crt is required: DIR/client.crt, DIR/client.key) and DIR/auth_url
 # (user "ferry", password in DIR/password).
@@ -36,7 +39,7 @@ user root
 per_listener_settings true
 persistence false
 max_queued_messages 1000000
-max_inflight_messages 1000
+max_inflight_messages ${MQTT_MAX_INFLIGHT:-1000}
 log_dest file $dir/mosquitto.log
 log_type error
 log_type warning

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "ferry/sdk.hpp"
+#include "ferry/unique_fd.hpp"
 #include "path_template.hpp"
 
 namespace ferry::file {
@@ -360,8 +362,43 @@ class FileSink final : public SinkTask {
     if (Status s = reopen(*f, path, O_APPEND); !s.ok()) return s;
     struct stat st {};
     if (::fstat(f->fd, &st) == 0) f->size = static_cast<uint64_t>(st.st_size);
+    if (Status s = drop_partial_line(*f); !s.ok()) {
+      close_out(*f);
+      return s;
+    }
     out = f.get();
     files_.emplace(path, std::move(f));
+    return Status::Ok();
+  }
+
+  // Every record ends in "\n" and a flush writes whole records, so a file ending inside
+  // a line was cut by a write that failed (a full disk) before a crash. That record was
+  // not committed and comes again: cut the fragment off rather than glue the record to it.
+  Status drop_partial_line(OutFile& f) {
+    if (f.size == 0) return Status::Ok();
+    UniqueFd in(::open(f.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in) return Status::Retriable("cannot read " + f.path + ": " + std::strerror(errno));
+    uint64_t end = f.size;
+    char buf[4096];
+    while (end > 0) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(end, sizeof buf));
+      ssize_t n = ::pread(in.get(), buf, want, static_cast<off_t>(end - want));
+      if (n != static_cast<ssize_t>(want))
+        return Status::Retriable("cannot read " + f.path + ": " + std::strerror(errno));
+      const char* nl = static_cast<const char*>(::memrchr(buf, '\n', want));
+      if (nl != nullptr) {
+        end -= want - static_cast<size_t>(nl - buf) - 1;
+        break;
+      }
+      end -= want;
+    }
+    if (end == f.size) return Status::Ok();
+    if (::ftruncate(f.fd, static_cast<off_t>(end)) != 0)
+      return Status::Retriable("cannot cut the partial line off " + f.path + ": " +
+                               std::strerror(errno));
+    host_.warn(f.path + " ended in a partial line of " + std::to_string(f.size - end) +
+               " bytes (a write cut short before a crash); removed it, its record comes again");
+    f.size = end;
     return Status::Ok();
   }
 
