@@ -56,6 +56,10 @@ constexpr std::array kSpanOptions{
     o::string("topic", "ferry.spans", "Topic of span lifecycle events"),
     o::list("watch_groups", nullptr, "Third-party consumer groups to report completion for"),
     o::duration("retention", "7d", "How long finished span state is kept"),
+    o::integer("max_finished", "100000",
+               "Finished spans kept at most (GET /spans); the oldest are forgotten first. "
+               "Unfinished spans are always kept. 0: no limit",
+               0, 1'000'000'000),
     o::integer("partitions", "6", "Partitions of the span topic when ferry creates it", 1, 10000),
     o::boolean("track", "true",
                "Track completion and serve span state (off: only publish span events)"),

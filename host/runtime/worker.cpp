@@ -242,6 +242,7 @@ int Worker::run(std::vector<config::ConnectorConfig> connectors) {
       s.topic = cfg_.spans.str("topic");
       s.partitions = static_cast<int>(cfg_.spans.integer("partitions"));
       s.retention_ms = cfg_.spans.integer("retention");
+      s.max_finished = static_cast<size_t>(cfg_.spans.integer("max_finished"));
       s.watch_groups = cfg_.spans.list("watch_groups");
       s.kafka = {cfg_.kafka, overrides_};
       s.instance = cfg_.host_id + ":" + std::filesystem::absolute(cfg_.state_dir).string();

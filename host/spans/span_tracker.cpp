@@ -95,6 +95,7 @@ void SpanTracker::run() {
   auto gc_every =
       std::chrono::milliseconds(std::clamp<int64_t>(settings_.retention_ms / 4, 500, 60'000));
   auto next_gc = next_check + gc_every;
+  auto next_cap_check = next_check;
   while (!stop_.load()) {
     for (int i = 0; i < 1000; ++i) {
       kafka::MessagePtr m(rd_kafka_consumer_poll(reader_.get(), i == 0 ? 50 : 0));
@@ -122,6 +123,11 @@ void SpanTracker::run() {
       learn_unknown_ends();
       check_completion();
       next_check = now + std::chrono::milliseconds(200);
+    }
+    if (now >= next_cap_check) {
+      std::lock_guard lock(mu_);
+      forget_oldest_finished();
+      next_cap_check = now + std::chrono::seconds(1);
     }
     if (now >= next_gc) {
       collect_garbage();
@@ -173,7 +179,7 @@ void SpanTracker::apply(int32_t partition, const nlohmann::json& e) {
   if (s.connector.empty()) s.connector = e.value("connector", "");
   if (type == "span.opened" || type == "span.delivered") {
     if (s.host.empty()) s.host = e.value("host", "");
-    if (e.contains("attrs")) s.attrs = e["attrs"];
+    if (auto a = e.find("attrs"); a != e.end() && a->is_object()) s.attrs = a->dump();
     if (int64_t t = parse_time(e.value("opened_at", "")); t > 0) s.opened_at_ms = t;
     s.ttl_ms = e.value("ttl_ms", s.ttl_ms);
   }
@@ -207,8 +213,8 @@ void SpanTracker::apply(int32_t partition, const nlohmann::json& e) {
   } else if (type == "span.completed") {
     std::string group = e.value("group", "");
     s.completing.erase(group);
-    if (s.completed.emplace(group, e).second && s.opened_at_ms > 0) {
-      int64_t at = parse_time(e.value("completed_at", ""));
+    int64_t at = parse_time(e.value("completed_at", ""));
+    if (s.completed.emplace(group, at).second && s.opened_at_ms > 0) {
       if (at >= s.opened_at_ms)
         completion_latency_[s.connector].observe(static_cast<double>(at - s.opened_at_ms) / 1000.0);
     }
@@ -377,7 +383,7 @@ void SpanTracker::check_completion() {
             c.id, nlohmann::json{{"connector", s.connector},
                                  {"group", g},
                                  {"count", s.count},
-                                 {"errors", s.errors[g].size()},
+                                 {"errors", errors_of(s, g)},
                                  {"opened_at", format_time(s.opened_at_ms)},
                                  {"completed_at", format_time(now)},
                                  {"interval_ms", s.opened_at_ms > 0 ? now - s.opened_at_ms : 0}});
@@ -418,14 +424,39 @@ std::string SpanTracker::state_of(const Span& s, const std::set<std::string>& gr
 }
 
 void SpanTracker::collect_garbage() {
-  if (settings_.retention_ms <= 0) return;
   std::lock_guard lock(mu_);
+  if (settings_.retention_ms <= 0) {
+    forget_oldest_finished();
+    return;
+  }
   int64_t cutoff = now_ms() - settings_.retention_ms;
   size_t before = spans_.size();
   std::erase_if(spans_, [&](const auto& kv) { return kv.second.last_event_ms < cutoff; });
   if (spans_.size() != before)
     log_->info("forgot {} span(s) with no event for {} ms", before - spans_.size(),
                settings_.retention_ms);
+  forget_oldest_finished();
+}
+
+void SpanTracker::forget_oldest_finished() {
+  if (settings_.max_finished == 0 || spans_.size() <= settings_.max_finished) return;
+  std::vector<std::pair<int64_t, const std::string*>> finished;
+  for (const auto& [id, s] : spans_) {
+    std::string state = state_of(s, groups_for(s));
+    if (state != "open" && state != "delivered") finished.emplace_back(s.last_event_ms, &id);
+  }
+  if (finished.size() <= settings_.max_finished) return;
+  // Down to 90 %: the scan above is not repeated for every span that finishes.
+  size_t excess = finished.size() - settings_.max_finished * 9 / 10;
+  std::nth_element(finished.begin(), finished.begin() + static_cast<std::ptrdiff_t>(excess),
+                   finished.end());
+  std::vector<std::string> gone;
+  for (size_t i = 0; i < excess; ++i) gone.push_back(*finished[i].second);
+  for (const auto& id : gone) spans_.erase(id);
+  forgotten_early_ += excess;
+  if (std::has_single_bit(++early_forgettings_))
+    log_->info("more than max_finished ({}) finished spans: forgot the oldest {} ({} so far)",
+               settings_.max_finished, excess, forgotten_early_);
 }
 
 void SpanTracker::set_sink_groups(std::map<std::string, std::vector<std::string>> groups) {
@@ -451,7 +482,7 @@ std::vector<SpanTracker::EmptySpan> SpanTracker::empty_delivered(const std::stri
   std::vector<EmptySpan> out;
   for (const auto& [id, s] : spans_)
     if (s.delivered && s.count == 0 && !s.failed && s.topics.contains(topic))
-      out.push_back({id, s.attrs, s.opened_at_ms});
+      out.push_back({id, nlohmann::json::parse(s.attrs, nullptr, false), s.opened_at_ms});
   return out;
 }
 
@@ -461,14 +492,14 @@ nlohmann::json SpanTracker::to_json(const Span& s) const {
                    {"state", state_of(s, groups)},
                    {"connector", s.connector},
                    {"host", s.host},
-                   {"attrs", s.attrs},
+                   {"attrs", nlohmann::json::parse(s.attrs, nullptr, false)},
                    {"count", s.count},
                    {"closed", s.closed},
                    {"offsets", offsets_json(s.offsets)}};
   if (s.opened_at_ms > 0) j["opened_at"] = format_time(s.opened_at_ms);
   if (s.delivered_at_ms > 0) j["delivered_at"] = format_time(s.delivered_at_ms);
   nlohmann::json completed = nlohmann::json::object();
-  for (const auto& [g, e] : s.completed) completed[g] = e.value("completed_at", "");
+  for (const auto& [g, at] : s.completed) completed[g] = at > 0 ? format_time(at) : "";
   j["completed"] = completed;
   nlohmann::json pending = nlohmann::json::array();
   for (const auto& g : groups)

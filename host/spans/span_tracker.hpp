@@ -47,6 +47,9 @@ class SpanTracker {
     std::string topic;
     int partitions = 6;        // when ferry creates the topic
     int64_t retention_ms = 0;  // finished spans are forgotten after this
+    // Finished spans kept at most, the oldest forgotten first (0: no limit). Unfinished
+    // spans are always kept: completion depends on them.
+    size_t max_finished = 0;
     std::vector<std::string> watch_groups;
     std::vector<config::KafkaProperties> kafka;  // layers for the clients
     // Names this process among hosts in announcements: host id plus state dir, so
@@ -94,14 +97,16 @@ class SpanTracker {
     std::string id;
     int32_t partition = 0;
     std::string connector, host;
-    nlohmann::json attrs = nlohmann::json::object();
+    // Kept as text: a span's memory is most of what the tracker holds for the days of
+    // its retention, and a parsed tree costs several times its text.
+    std::string attrs = "{}";
     int64_t opened_at_ms = 0, delivered_at_ms = 0, ttl_ms = 0, last_event_ms = 0;
     uint64_t count = 0;
     bool closed = false, delivered = false, failed = false, expired = false;
     std::string reason;
     SpanOffsets offsets;
     std::set<std::string> topics;                      // where its records went (or would have)
-    std::map<std::string, nlohmann::json> completed;   // group -> span.completed event
+    std::map<std::string, int64_t> completed;          // group -> completed_at (ms)
     std::set<std::string> completing;                  // announced by us, not yet read back
     std::map<std::string, std::set<uint64_t>> errors;  // group -> seqs it dead-lettered
     bool expiring = false;
@@ -122,12 +127,18 @@ class SpanTracker {
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   void check_completion();
   void collect_garbage();
+  // Forgets the oldest finished spans beyond max_finished; the lock is held.
+  void forget_oldest_finished();
   bool ready(int32_t partition) const;
   void learn_unknown_ends();
   std::set<std::string> groups_for(const Span& s) const;
   std::map<std::pair<std::string, int32_t>, int64_t> committed(
       const std::string& group, const std::set<std::pair<std::string, int32_t>>& tps);
   static std::string state_of(const Span& s, const std::set<std::string>& groups);
+  static size_t errors_of(const Span& s, const std::string& group) {
+    auto it = s.errors.find(group);
+    return it == s.errors.end() ? 0 : it->second.size();
+  }
   nlohmann::json to_json(const Span& s) const;
 
   Settings settings_;
@@ -139,6 +150,7 @@ class SpanTracker {
   mutable std::mutex mu_;  // guards everything below
   std::map<std::string, Span> spans_;
   uint64_t refused_events_ = 0;
+  uint64_t forgotten_early_ = 0, early_forgettings_ = 0;  // by max_finished: spans, times
   std::map<std::string, std::vector<std::string>> sink_groups_;
   // Latest "host.sinks" announcement of every instance, ours included.
   std::map<std::string, std::map<std::string, std::vector<std::string>>> host_sink_groups_;

@@ -67,10 +67,9 @@ constexpr ferry_option kOptions[] = {
               16, 256 << 20),
     opt::one_of("acknowledge", "delivered|received", "delivered",
                 "mqtt: when a QoS 1 message is acknowledged to the broker. delivered: once "
-                "Kafka has its record, so a crash loses nothing of a persistent session (the "
-                "broker's in-flight window then bounds the rate: raise "
-                "max_inflight_messages); received: on arrival, faster, but what ferry holds "
-                "is lost if it is killed"),
+                "Kafka has its record, so a crash loses nothing of a persistent session (a "
+                "broker that enforces an in-flight window then bounds the rate by it); "
+                "received: on arrival, but what ferry holds is lost if it is killed"),
     opt::integer("max_pending", "10000",
                  "mqtt: messages held between the MQTT broker and Kafka; when full, the "
                  "broker is made to wait",

@@ -536,4 +536,46 @@ TEST(Spans, FinishedSpansAreForgottenAfterRetention) {
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
 }
 
+TEST(Spans, FinishedSpansBeyondMaxFinishedAreForgottenOldestFirst) {
+  TempDir dir;
+  std::string topic = unique_topic("spans-cap");
+  std::string span_topic = unique_topic("spans-events");
+  // One file at a time, so the spans finish in the order of their names.
+  FerryInstance ferry(dir, spans_section(span_topic, "max_finished = 3\n"));
+  ferry.add_connector("src", batch_source(topic, dir / "in/*.txt"));
+  ferry.start();
+  std::vector<json> events;
+  for (int i = 0; i < 8; ++i) {
+    auto tmp = dir.write("in/.f" + std::to_string(i), lines(1, 5, "f" + std::to_string(i)));
+    std::filesystem::rename(tmp, dir / "in" / ("f" + std::to_string(i) + ".txt"));
+    ASSERT_TRUE(wait_until(
+        [&] {
+          events = span_events(span_topic);
+          return of_type(events, "span.delivered").size() >= static_cast<size_t>(i + 1);
+        },
+        60s))
+        << ferry.log();
+  }
+  // (The span topic has several partitions: events come back in no global order.)
+  auto delivered = of_type(events, "span.delivered");
+  auto span_of = [&](const std::string& file) {
+    for (const auto& e : delivered)
+      if (e["attrs"].value("path", "").ends_with("/" + file)) return e["span"].get<std::string>();
+    return std::string();
+  };
+  auto get = [&](const std::string& id) {
+    return run_command({ferry_binary(), "spans", "-c", ferry.worker_file().string(), "get", id})
+        .exit_code;
+  };
+  // The newest stays known; the oldest are let go without waiting for the 7-day retention.
+  ASSERT_TRUE(wait_until([&] { return get(span_of("f0.txt")) == 1; }, 30s)) << ferry.log();
+  EXPECT_EQ(get(span_of("f7.txt")), 0);
+  int known = 0;
+  for (const auto& e : delivered) known += get(e["span"]) == 0 ? 1 : 0;
+  EXPECT_LE(known, 3);
+  EXPECT_NE(ferry.log().find("more than max_finished (3) finished spans"), std::string::npos)
+      << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.log();
+}
+
 }  // namespace ferry::test
