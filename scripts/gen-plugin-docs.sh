@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates docs/plugins.md from the bundled plugins' option tables (the same data
-# that validates connector files).
+# that validates connector files). FERRY picks the binary (default: the release build),
+# OUT another file to write (scripts/check-generated-docs.sh compares).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FERRY=${FERRY:-$ROOT/build/release/bin/ferry}
@@ -14,4 +15,4 @@ FERRY=${FERRY:-$ROOT/build/release/bin/ferry}
     FERRY_CONFIG= "$FERRY" plugins describe "$name" --markdown
     echo
   done
-} >"$ROOT/docs/plugins.md"
+} >"${OUT:-$ROOT/docs/plugins.md}"
