@@ -56,7 +56,7 @@ constexpr std::array kSpanOptions{
     o::string("topic", "ferry.spans", "Topic of span lifecycle events"),
     o::list("watch_groups", nullptr, "Third-party consumer groups to report completion for"),
     o::duration("retention", "7d", "How long finished span state is kept"),
-    o::integer("max_finished", "100000",
+    o::integer("max_finished", "20000",
                "Finished spans kept at most (GET /spans); the oldest are forgotten first. "
                "Unfinished spans are always kept. 0: no limit",
                0, 1'000'000'000),
