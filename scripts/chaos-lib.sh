@@ -25,3 +25,14 @@ stop_services() {
   "$ROOT/scripts/mosquitto.sh" stop "$dir/mqtt" >/dev/null 2>&1 || true
   "$ROOT/scripts/postgres.sh" stop "$dir/pg" >/dev/null 2>&1 || true
 }
+
+# Runs the e2e tests of $BUILD matching FILTER (with the caller's FERRY_* settings in the
+# environment), output in OUT; prints the summary line starting with PREFIX (or the
+# output's tail) and, on failure, the failed assertions. Returns the tests' status.
+run_long_test() {
+  local filter=$1 prefix=$2 out=$3 status=0
+  "$BUILD/bin/ferry_e2e_tests" --gtest_filter="$filter" >"$out" 2>&1 || status=$?
+  grep -h "^$prefix" "$out" || tail -40 "$out"
+  ((status == 0)) || { grep -E "Failure|Expected|Which is|differs" -A3 "$out" | head -40; }
+  return $status
+}

@@ -17,9 +17,5 @@ source scripts/chaos-lib.sh
 ensure_test_build "$BUILD"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-status=0
 FERRY_CHAOS_KILLS=${1:-10} FERRY_CHAOS_PAUSE_S=${2:-60} FERRY_CHAOS_RATE=${3:-5000} \
-  "$BUILD/bin/ferry_e2e_tests" --gtest_filter='KafkaFaults.*' >"$out" 2>&1 || status=$?
-grep -h "^kafka faults:" "$out" || tail -40 "$out"
-((status == 0)) || { grep -E "Failure|Expected|Which is" -A3 "$out" | head -40; }
-exit $status
+  run_long_test 'KafkaFaults.*' "kafka faults:" "$out"

@@ -19,9 +19,5 @@ SERVICES=$(mktemp -d /tmp/ferry-matrix-XXXXXX)
 out=$SERVICES/test.out
 trap 'stop_services "$SERVICES"; rm -rf "$SERVICES"' EXIT
 start_services "$SERVICES"
-status=0
 FERRY_TEST_SERVICES_DIR=$SERVICES FERRY_CHAOS_KILLS=${1:-20} \
-  "$BUILD/bin/ferry_e2e_tests" --gtest_filter='SigkillMatrix.*' >"$out" 2>&1 || status=$?
-grep -h "^sigkill matrix:" "$out" || tail -40 "$out"
-((status == 0)) || { grep -E "Failure|Expected|Which is|differs" -A3 "$out" | head -40; }
-exit $status
+  run_long_test 'SigkillMatrix.*' "sigkill matrix:" "$out"
