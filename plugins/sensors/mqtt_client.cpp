@@ -235,6 +235,9 @@ bool MqttClient::take_oversized(std::string_view data, size_t& used, const mqtt:
 void MqttClient::acknowledge(int qos, uint16_t packet_id, uint64_t seq) {
   if (qos == 0) return;
   auto type = qos == 2 ? mqtt::PacketType::kPubrec : mqtt::PacketType::kPuback;
+  // A QoS 2 id whose PUBREC is still held needs no second one: without this a broker
+  // repeating one PUBLISH could grow held_ without bound while Kafka is away.
+  if (settings_.ack_after_delivery && qos == 2 && !qos2_held_.insert(packet_id).second) return;
   if (settings_.ack_after_delivery)
     held_.push_back({seq, packet_id, type});
   else
@@ -251,6 +254,7 @@ bool MqttClient::send_allowed_acks() {
   std::string out;
   while (!held_.empty() && held_.front().seq <= through) {
     mqtt::append_ack(out, held_.front().type, held_.front().packet_id);
+    if (held_.front().type == mqtt::PacketType::kPubrec) qos2_held_.erase(held_.front().packet_id);
     held_.pop_front();
   }
   return out.empty() || send(out);
@@ -334,6 +338,7 @@ bool MqttClient::session() {
   // What the last connection did not acknowledge the broker sends again (persistent
   // session) or has dropped (clean session); either way not on this connection's ids.
   held_.clear();
+  qos2_held_.clear();
   const auto keepalive = std::chrono::seconds(std::max(s.keepalive_s, 1));
   bool ping_out = false;
   Clock::time_point ping_sent{};

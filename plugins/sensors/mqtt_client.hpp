@@ -140,7 +140,8 @@ class MqttClient {
     uint16_t packet_id;
     mqtt::PacketType type;  // PUBACK or PUBREC
   };
-  std::deque<HeldAck> held_;  // this connection's, in arrival order
+  std::deque<HeldAck> held_;      // this connection's, in arrival order
+  std::set<uint16_t> qos2_held_;  // ids with a PUBREC in held_
 
   mutable std::mutex mu_;
   std::condition_variable space_;

@@ -92,7 +92,7 @@ class ScriptedBroker {
   std::string in_;
 };
 
-std::string publish_qos1(const std::string& topic, uint16_t id, const std::string& payload) {
+std::string publish(int qos, const std::string& topic, uint16_t id, const std::string& payload) {
   std::string body;
   body.push_back(static_cast<char>(topic.size() >> 8));
   body.push_back(static_cast<char>(topic.size() & 0xff));
@@ -100,8 +100,8 @@ std::string publish_qos1(const std::string& topic, uint16_t id, const std::strin
   body.push_back(static_cast<char>(id >> 8));
   body.push_back(static_cast<char>(id & 0xff));
   body += payload;
-  std::string out(1, '\x32');                     // PUBLISH, QoS 1
-  out.push_back(static_cast<char>(body.size()));  // < 128 in these tests
+  std::string out(1, static_cast<char>(0x30 | (qos << 1)));  // PUBLISH
+  out.push_back(static_cast<char>(body.size()));             // < 128 in these tests
   return out + body;
 }
 
@@ -114,6 +114,14 @@ MqttSettings settings_for(int port, bool after_delivery) {
   s.topics = {"t/#"};
   s.ack_after_delivery = after_delivery;
   return s;
+}
+
+// The next packet the client sent is a PUBACK for `id`.
+::testing::AssertionResult next_is_puback(ScriptedBroker& broker, uint16_t id) {
+  auto got = broker.next();
+  if (got.type == PacketType::kPuback && got.id == id) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "packet type " << static_cast<int>(got.type) << " id "
+                                       << got.id << " instead of PUBACK " << id;
 }
 
 // Drains until `n` messages are in `out`.
@@ -131,8 +139,7 @@ TEST(MqttClient, AcknowledgesAQos1MessageOnlyOnceKafkaHasItAndInArrivalOrder) {
   MqttClient client(settings_for(broker.port(), /*after_delivery=*/true));
   ASSERT_EQ(client.start(), "");
   ASSERT_TRUE(broker.handshake());
-  broker.send(publish_qos1("t/a", 11, "1") + publish_qos1("t/a", 12, "2") +
-              publish_qos1("t/b", 13, "3"));
+  broker.send(publish(1, "t/a", 11, "1") + publish(1, "t/a", 12, "2") + publish(1, "t/b", 13, "3"));
   std::vector<MqttMessage> got;
   ASSERT_TRUE(drain_until(client, got, 3));
   ASSERT_EQ(got.size(), 3u);
@@ -141,12 +148,8 @@ TEST(MqttClient, AcknowledgesAQos1MessageOnlyOnceKafkaHasItAndInArrivalOrder) {
   EXPECT_EQ(got[2].payload, "3");
 
   client.acknowledge_through(2);  // the first two are in Kafka, the third is not
-  auto a = broker.next();
-  EXPECT_EQ(a.type, PacketType::kPuback);
-  EXPECT_EQ(a.id, 11);
-  auto b = broker.next();
-  EXPECT_EQ(b.type, PacketType::kPuback);
-  EXPECT_EQ(b.id, 12);
+  EXPECT_TRUE(next_is_puback(broker, 11));
+  EXPECT_TRUE(next_is_puback(broker, 12));
   // Stopping now leaves the third to the broker: no PUBACK for it before DISCONNECT.
   client.stop();
   EXPECT_EQ(broker.next().type, PacketType::kDisconnect);
@@ -157,16 +160,34 @@ TEST(MqttClient, AStopAfterStopReadingStillSendsTheAcknowledgementsKafkaAllowed)
   MqttClient client(settings_for(broker.port(), /*after_delivery=*/true));
   ASSERT_EQ(client.start(), "");
   ASSERT_TRUE(broker.handshake());
-  broker.send(publish_qos1("t/a", 7, "x"));
+  broker.send(publish(1, "t/a", 7, "x"));
   std::vector<MqttMessage> got;
   ASSERT_TRUE(drain_until(client, got, 1));
   client.stop_reading();
   client.acknowledge_through(got[0].seq);
   client.stop();
-  auto a = broker.next();
-  EXPECT_EQ(a.type, PacketType::kPuback);
-  EXPECT_EQ(a.id, 7);
+  EXPECT_TRUE(next_is_puback(broker, 7));
   EXPECT_EQ(broker.next().type, PacketType::kDisconnect);
+}
+
+TEST(MqttClient, AQos2PublishRepeatedWhileItsPubrecIsHeldGetsOnePubrec) {
+  ScriptedBroker broker;
+  MqttClient client(settings_for(broker.port(), /*after_delivery=*/true));
+  ASSERT_EQ(client.start(), "");
+  ASSERT_TRUE(broker.handshake());
+  std::string again;
+  for (int i = 0; i < 1000; ++i) again += publish(2, "t/a", 9, "x");
+  broker.send(again);
+  std::vector<MqttMessage> got;
+  ASSERT_TRUE(drain_until(client, got, 1));
+  client.acknowledge_through(got[0].seq);
+  auto rec = broker.next();
+  EXPECT_EQ(rec.type, PacketType::kPubrec);
+  EXPECT_EQ(rec.id, 9);
+  client.stop();
+  // One PUBREC for the one message, not one per repeat.
+  EXPECT_EQ(broker.next().type, PacketType::kDisconnect);
+  EXPECT_EQ(got.size(), 1u);
 }
 
 TEST(MqttClient, AcknowledgeReceivedSendsThePubackOnArrival) {
@@ -174,10 +195,8 @@ TEST(MqttClient, AcknowledgeReceivedSendsThePubackOnArrival) {
   MqttClient client(settings_for(broker.port(), /*after_delivery=*/false));
   ASSERT_EQ(client.start(), "");
   ASSERT_TRUE(broker.handshake());
-  broker.send(publish_qos1("t/a", 5, "1"));
-  auto a = broker.next();
-  EXPECT_EQ(a.type, PacketType::kPuback);
-  EXPECT_EQ(a.id, 5);
+  broker.send(publish(1, "t/a", 5, "1"));
+  EXPECT_TRUE(next_is_puback(broker, 5));
   client.stop();
   EXPECT_EQ(broker.next().type, PacketType::kDisconnect);
 }
