@@ -61,6 +61,11 @@ Status classify(const Diagnostic& d, std::string_view what) {
   return Status::Fatal(msg);
 }
 
+std::mutex& locale_mutex() {
+  static std::mutex m;
+  return m;
+}
+
 Environment::Environment() {
   SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env_);
   SQLSetEnvAttr(env_, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
@@ -94,9 +99,11 @@ Status Connection::connect(const std::string& connection) {
   std::array<SQLCHAR, 1024> out{};
   SQLSMALLINT out_len = 0;
   std::string in = connection;
+  std::unique_lock locale_lock(locale_mutex());
   SQLRETURN r = SQLDriverConnect(
       dbc_, nullptr, reinterpret_cast<SQLCHAR*>(in.data()), static_cast<SQLSMALLINT>(in.size()),
       out.data(), static_cast<SQLSMALLINT>(out.size()), &out_len, SQL_DRIVER_NOPROMPT);
+  locale_lock.unlock();
   if (!ok(r)) return failure(SQL_HANDLE_DBC, dbc_, "cannot connect to the database");
   connected_ = true;
   return Status::Ok();

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,6 +46,12 @@ class Environment {
 // their environment, and a driver unloaded while another task still connects through
 // it would pull code from under that task.
 std::shared_ptr<Environment> shared_environment();
+
+// Held around every call that may run setlocale. psqlODBC runs setlocale(LC_CTYPE, "")
+// in each SQLDriverConnect and then reads the name it returned, which glibc frees when
+// another thread's setlocale changes the locale: connects from two tasks at once read
+// freed memory.
+std::mutex& locale_mutex();
 
 class Statement;
 
