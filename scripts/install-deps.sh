@@ -7,7 +7,7 @@ BUILD_PKGS=(
   build-essential cmake ninja-build pkg-config clang-format
   librdkafka-dev libboost-dev libboost-filesystem-dev libtomlplusplus-dev
   libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev nlohmann-json3-dev
-  rapidjson-dev libsystemd-dev prometheus-cpp-dev libssl-dev
+  rapidjson-dev libsystemd-dev prometheus-cpp-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev unixodbc-dev
 )
 TEST_PKGS=(kcat mosquitto mosquitto-clients openssl default-jdk-headless maven python3

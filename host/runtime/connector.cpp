@@ -42,10 +42,20 @@ std::unique_ptr<Connector> Connector::create(config::ConnectorConfig cfg,
   c->metrics_ = &metrics;
   c->spans_ = spans;
   c->dir_ = worker.state_dir / "connectors" / c->cfg_.name;
-  c->offsets_ = DurableMap::open(c->dir_ / "offsets.json", error);
-  if (!c->offsets_) return nullptr;
-  c->state_ = DurableMap::open(c->dir_ / "state.json", error);
-  if (!c->state_) return nullptr;
+  for (auto [file, map] : {std::pair{"offsets.json", &c->offsets_}, {"state.json", &c->state_}}) {
+    auto opened = state::DurableMap::open(c->dir_ / file);
+    if (!opened) {
+      error = opened.status().message();
+      return nullptr;
+    }
+    *map = std::move(opened).value();
+    if (uint64_t dropped = (*map)->dropped_at_open(); dropped > 0)
+      logging::get(c->cfg_.name)
+          ->warn(
+              "{}: cut off {} bytes of a save that a crash or a full disk left unfinished "
+              "(it was never reported saved, so nothing it held was counted as done)",
+              (*map)->journal_file().string(), dropped);
+  }
   std::string read_error;
   if (auto text = read_whole_file(c->dir_ / kTargetFile, &read_error)) {
     auto t = parse_target(*text);

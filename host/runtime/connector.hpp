@@ -12,10 +12,10 @@
 
 #include "config/connector_config.hpp"
 #include "config/worker_config.hpp"
-#include "runtime/durable_map.hpp"
 #include "runtime/metrics_registry.hpp"
 #include "runtime/task_environment.hpp"
 #include "runtime/task_supervisor.hpp"
+#include "state/durable_map.hpp"
 
 namespace ferry::runtime {
 
@@ -81,7 +81,7 @@ class Connector {
   MetricsRegistry* metrics_ = nullptr;
   SpanServices spans_;
   std::filesystem::path dir_;
-  std::unique_ptr<DurableMap> offsets_, state_;
+  std::unique_ptr<state::DurableMap> offsets_, state_;
   std::atomic<bool> paused_{false};
 
   // Guards the task list and the target state against concurrent REST calls; held

@@ -400,8 +400,8 @@ Status SinkRunner::flush_and_commit() {
     span_errors_unflushed_ = false;
   }
   if (!span_changes_.empty()) {
-    if (auto e = env_.offsets->update(span_changes_))
-      return Status::Retriable("cannot save span state: " + *e);
+    if (Status saved = env_.offsets->update(span_changes_); !saved.ok())
+      return Status::Retriable("cannot save span state: " + saved.message());
     span_changes_.clear();
   }
   if (pending_.empty()) return Status::Ok();

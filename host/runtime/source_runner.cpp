@@ -451,13 +451,13 @@ Status SourceRunner::commit_offsets() {
   if (committable.empty() && changes.empty()) return Status::Ok();
   for (auto& [p, o] : committable) changes[p] = o;
   auto started = Clock::now();
-  if (auto err = env_.offsets->update(changes)) {
+  if (Status saved = env_.offsets->update(changes); !saved.ok()) {
     // Nothing was saved: the same offsets go into the next attempt, or a partition that
     // gets no more records (a finished file) would keep its old offset for good.
     tracker_.restore(committable);
     for (const auto& [p, o] : committable) changes.erase(p);
     unsaved_ = std::move(changes);
-    return Status::Retriable("cannot save source offsets: " + *err);
+    return Status::Retriable("cannot save source offsets: " + saved.message());
   }
   forgotten_.clear();
   commit_latency_.observe(std::chrono::duration<double>(Clock::now() - started).count());

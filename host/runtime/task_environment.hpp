@@ -11,8 +11,8 @@
 
 #include "config/connector_config.hpp"
 #include "config/worker_config.hpp"
-#include "runtime/durable_map.hpp"
 #include "runtime/metrics_registry.hpp"
+#include "state/durable_map.hpp"
 
 namespace ferry::spans {
 class SpanPublisher;
@@ -61,8 +61,8 @@ struct TaskEnvironment {
   config::KafkaProperties worker_overrides;
   bool embedded_broker = false;
   MetricsRegistry* metrics;
-  DurableMap* offsets;
-  DurableMap* state;
+  state::DurableMap* offsets;
+  state::DurableMap* state;
   std::shared_ptr<spdlog::logger> log;
   uint32_t task_id = 0;
   // Host-wide span services; null when the host runs without them.

@@ -59,9 +59,7 @@ void TaskHost::offsets_list(ferry_bytes_fn fn, void* user) {
 ferry_status TaskHost::state_put(ferry_bytes key, ferry_bytes value, ferry_error* err) {
   std::optional<std::string> v;
   if (value.data != nullptr) v = std::string(value.data, value.len);
-  auto failure = state_.update({{std::string(key.data, key.len), v}});
-  if (failure) return detail::to_c(Status::Retriable(*failure), err);
-  return FERRY_OK;
+  return detail::to_c(state_.update({{std::string(key.data, key.len), v}}), err);
 }
 
 void TaskHost::state_list(ferry_bytes_fn fn, void* user) {

@@ -11,8 +11,8 @@
 #include <spdlog/logger.h>
 
 #include "ferry/abi.h"
-#include "runtime/durable_map.hpp"
 #include "runtime/metrics_registry.hpp"
+#include "state/durable_map.hpp"
 
 struct ferry_host {
   virtual ~ferry_host() = default;
@@ -23,7 +23,7 @@ namespace ferry::runtime {
 class TaskHost : public ferry_host {
  public:
   TaskHost(std::shared_ptr<spdlog::logger> log, MetricsRegistry& metrics, std::string connector,
-           uint32_t task, DurableMap& offsets, DurableMap& state)
+           uint32_t task, state::DurableMap& offsets, state::DurableMap& state)
       : log_(std::move(log)),
         metrics_(metrics),
         connector_(std::move(connector)),
@@ -68,8 +68,8 @@ class TaskHost : public ferry_host {
   MetricsRegistry& metrics_;
   std::string connector_;
   uint32_t task_id_;
-  DurableMap& offsets_;
-  DurableMap& state_;
+  state::DurableMap& offsets_;
+  state::DurableMap& state_;
 };
 
 const ferry_host_api* host_api();

@@ -45,7 +45,7 @@ std::string new_span_id() {
 }
 
 SpanLedger::SpanLedger(SpanPublisher& publisher, std::string connector, std::string default_topic,
-                       int64_t ttl_ms, runtime::DurableMap& offsets,
+                       int64_t ttl_ms, state::DurableMap& offsets,
                        std::shared_ptr<spdlog::logger> log, uint32_t task, uint32_t task_count)
     : publisher_(publisher),
       connector_(std::move(connector)),

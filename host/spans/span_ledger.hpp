@@ -22,8 +22,8 @@
 #include <nlohmann/json.hpp>
 
 #include "ferry/status.hpp"
-#include "runtime/durable_map.hpp"
 #include "spans/span_publisher.hpp"
+#include "state/durable_map.hpp"
 
 namespace ferry::spans {
 
@@ -66,7 +66,7 @@ class SpanLedger {
   // `topic`: the connector's topic, named in span.delivered even when the span has no
   // record (an empty file), so trackers know which consumer groups it concerns.
   SpanLedger(SpanPublisher& publisher, std::string connector, std::string topic, int64_t ttl_ms,
-             runtime::DurableMap& offsets, std::shared_ptr<spdlog::logger> log, uint32_t task = 0,
+             state::DurableMap& offsets, std::shared_ptr<spdlog::logger> log, uint32_t task = 0,
              uint32_t task_count = 1);
 
   Status open(std::string_view key, nlohmann::json attrs);

@@ -4,6 +4,7 @@
 
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
+#include "support/state_files.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_connectors.hpp"
 #include "support/wait_for.hpp"
@@ -26,8 +27,8 @@ TEST(DeadLetter, SourceRejectsGoToTheDeadLetterTopicWithReasons) {
       << ferry.log();
   ASSERT_TRUE(wait_until(
       [&] {
-        return read_file(ferry.state_dir() / "connectors/gen/offsets.json").find("\"100\"") !=
-               std::string::npos;
+        return stored_state_text(ferry.state_dir() / "connectors/gen/offsets.json")
+                   .find("=100\n") != std::string::npos;
       },
       30s))
       << "the offset must move past rejected records once they are in the dead letter topic";

@@ -11,6 +11,7 @@
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
 #include "support/numbered_lines.hpp"
+#include "support/state_files.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait_for.hpp"
 
@@ -22,12 +23,9 @@ constexpr int kLineBytes = 13;  // "line-%07d\n"
 
 // The committed byte position of the only file the connector reads (0 if none yet).
 uint64_t committed_pos(const std::filesystem::path& state, const std::string& connector) {
-  auto text = read_file(state / "connectors" / connector / "offsets.json");
-  if (text.empty()) return 0;
-  auto j = nlohmann::json::parse(text);
   uint64_t pos = 0;
-  for (auto& [k, v] : j["entries"].items())
-    pos = std::max<uint64_t>(pos, std::stoull(v.get<std::string>()));
+  for (const auto& [k, v] : stored_state(state / "connectors" / connector / "offsets.json"))
+    pos = std::max<uint64_t>(pos, std::stoull(v));
   return pos;
 }
 

@@ -13,6 +13,7 @@
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
 #include "support/numbered_lines.hpp"
+#include "support/state_files.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait_for.hpp"
 
@@ -48,10 +49,7 @@ void expect_each_value_once(const std::string& topic, size_t n) {
 // The keys a connector has stored in offsets.json or state.json, except span state.
 std::set<std::string> stored_keys(const std::filesystem::path& file) {
   std::set<std::string> keys;
-  std::string text = read_file(file);
-  if (text.empty()) return keys;
-  auto doc = nlohmann::json::parse(text);
-  for (const auto& [k, v] : doc["entries"].items())
+  for (const auto& [k, v] : stored_state(file))
     if (!k.starts_with("span:")) keys.insert(k);
   return keys;
 }
@@ -254,7 +252,7 @@ TEST(FilePipeline, BatchModeReadsANewFileThatReusesADeletedFilesInode) {
 
 TEST(FilePipeline, BatchModeForgetsTheOffsetsAndStateOfFilesItDeleted) {
   // A spool directory sees thousands of files a day; what ferry stores for each must go
-  // with the file, or offsets.json (rewritten on every commit) grows without end.
+  // with the file, or the connector's state grows without end.
   TempDir dir;
   std::string topic = unique_topic("spoolforget");
   const int kFiles = 30;
@@ -270,8 +268,8 @@ TEST(FilePipeline, BatchModeForgetsTheOffsetsAndStateOfFilesItDeleted) {
   ASSERT_TRUE(wait_until([&] { return std::filesystem::is_empty(dir / "spool"); }, 60s))
       << ferry.log();
   EXPECT_TRUE(wait_until([&] { return stored_keys(offsets).empty(); }, 10s))
-      << read_file(offsets) << ferry.log();
-  EXPECT_TRUE(stored_keys(state).empty()) << read_file(state);
+      << stored_state_text(offsets) << ferry.log();
+  EXPECT_TRUE(stored_keys(state).empty()) << stored_state_text(state);
 
   // Still a working connector: a file dropped now is read, and after a restart nothing
   // is read twice.
@@ -315,7 +313,8 @@ TEST(FilePipeline, TailModeForgetsARotatedFileOnceItIsGoneForForgetAfter) {
                stored_keys(state) == std::set<std::string>{new_partition};
       },
       15s))
-      << "offsets: " << read_file(offsets) << "\nstate: " << read_file(state) << ferry.log();
+      << "offsets: " << stored_state_text(offsets) << "\nstate: " << read_file(state)
+      << ferry.log();
   EXPECT_NE(ferry.log().find("forgetting " + (dir / "logs/app.log").string()), std::string::npos)
       << ferry.log();
 

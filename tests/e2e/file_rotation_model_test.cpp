@@ -29,6 +29,7 @@
 #include "support/env_int.hpp"
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
+#include "support/state_files.hpp"
 #include "support/temp_dir.hpp"
 #include "support/topic_reader.hpp"
 #include "support/wait_for.hpp"
@@ -356,17 +357,14 @@ class RotationModel {
   std::map<int, uint64_t> checkpoints() const {
     std::map<int, uint64_t> out;
     auto dir = ferry_.state_dir() / "connectors" / "tail";
-    auto offsets = read_file(dir / "offsets.json");
-    auto state = read_file(dir / "state.json");
-    if (offsets.empty() || state.empty()) return out;
-    auto o = nlohmann::json::parse(offsets)["entries"];
-    auto st = nlohmann::json::parse(state)["entries"];
-    for (auto& [partition, v] : o.items()) {
-      if (!st.contains(partition)) continue;
+    auto offsets = stored_state(dir / "offsets.json");
+    auto state = stored_state(dir / "state.json");
+    for (auto& [partition, v] : offsets) {
+      if (!state.contains(partition)) continue;
       // ferry's own record of what the partition's content starts with.
-      auto lineage = file::parse_lineage(partition, st[partition].get<std::string>());
+      auto lineage = file::parse_lineage(partition, state.at(partition));
       if (!lineage || lineage->fp.len == 0) continue;
-      uint64_t pos = std::stoull(v.get<std::string>());
+      uint64_t pos = std::stoull(v);
       for (size_t i = 0; i < streams_.size(); ++i) {
         if (lineage->fp.matches(streams_[i].head))
           out[static_cast<int>(i)] = std::max(out[static_cast<int>(i)], pos);

@@ -12,6 +12,7 @@
 #include "support/ferry_instance.hpp"
 #include "support/kafka_env.hpp"
 #include "support/pg_env.hpp"
+#include "support/state_files.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait_for.hpp"
 
@@ -125,7 +126,7 @@ TEST_F(OdbcCdcSnapshot, AKillBeforeTheStreamPassesTheSnapshotsEndEmitsNothingTwi
   ferry.start();
   auto offsets = ferry.state_dir() / "connectors/pg/offsets.json";
   auto stored_is = [&](bool until) {
-    std::string o = read_file(offsets);
+    std::string o = stored_state_text(offsets);
     return o.find("lsn=") != std::string::npos && o.find("snapshot;") == std::string::npos &&
            (o.find("until=") != std::string::npos) == until;
   };

@@ -15,6 +15,7 @@
 #include "support/process.hpp"
 #include "support/span_config.hpp"
 #include "support/span_events.hpp"
+#include "support/state_files.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait_for.hpp"
 
@@ -120,7 +121,7 @@ TEST(Spans, BatchFilesAreDeliveredAndCompletedOncePerGroup) {
   ASSERT_EQ(msgs.size(), 25'003u);
   for (const auto& m : msgs) ASSERT_EQ(m.headers.at("env"), "test");
   // Finished spans leave nothing behind in the source's state.
-  EXPECT_EQ(slurp(ferry.state_dir() / "connectors/src/offsets.json").find("span:"),
+  EXPECT_EQ(stored_state_text(ferry.state_dir() / "connectors/src/offsets.json").find("span:"),
             std::string::npos);
   auto by_span = records_by_span(msgs);
   ASSERT_EQ(by_span.size(), 3u);  // the empty file's span has no record
@@ -501,7 +502,8 @@ TEST(Spans, ASpanWhoseFileVanishedWhileStoppedExpiresAndIsDropped) {
   ferry.start();
   auto offsets = ferry.state_dir() / "connectors/src/offsets.json";
   // The span is open (tail mode, no idle close) and saved with the offsets.
-  ASSERT_TRUE(wait_until([&] { return slurp(offsets).find("span:") != std::string::npos; }, 60s))
+  ASSERT_TRUE(wait_until(
+      [&] { return stored_state_text(offsets).find("span:") != std::string::npos; }, 60s))
       << ferry.log();
   EXPECT_EQ(ferry.stop(), 0) << ferry.log();
   std::filesystem::remove(file);

@@ -3,6 +3,7 @@
 valid inputs of each shape, from which libFuzzer mutates. Re-run after changing a
 format; scripts/fuzz.sh adds what the fuzzer finds to a separate, untracked corpus."""
 import json
+import zlib
 import os
 import struct
 
@@ -134,5 +135,16 @@ write("path_template", "hostile", struct.pack("<q", -9_000_000_000_000_000_000)
       + b"{filename}{unknown}{\n../../etc\na/b\0c\n..")
 
 # State files.
-write("state_file", "offsets", '{"entries": {\n  "p": "1",\n  "b64:AP8=": "b64:AQI="\n}, "format": 1}\n')
-write("state_file", "torn", '{"entries": {\n  "p": "1",\n  "q": ')
+# First byte even: the input is the snapshot; odd: the journal beside it.
+write("state_file", "offsets", '0{"entries": {\n  "p": "1",\n  "b64:AP8=": "b64:AQI="\n}, "format": 1}\n')
+write("state_file", "torn", '0{"entries": {\n  "p": "1",\n  "q": ')
+
+
+def journal_line(changes):
+    text = json.dumps(changes, separators=(",", ":"))
+    return "%08x %s\n" % (zlib.crc32(text.encode()), text)
+
+
+write("state_file", "journal", "1" + journal_line({"p": "1", "q": None}) + journal_line({"p": "2"}))
+write("state_file", "journal_torn", "1" + journal_line({"p": "1"}) + journal_line({"p": "2"})[:-3])
+write("state_file", "journal_bad_crc", "1" + journal_line({"p": "1"}).replace("1", "2", 1))

@@ -25,13 +25,13 @@ std::unique_ptr<SpanPublisher> offline_publisher() {
 class SpanLedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string error;
-    offsets_ = runtime::DurableMap::open(dir_ / "offsets.json", error);
-    ASSERT_NE(offsets_, nullptr) << error;
+    auto opened = state::DurableMap::open(dir_ / "offsets.json");
+    ASSERT_TRUE(opened) << opened.status().message();
+    offsets_ = std::move(opened).value();
     publisher_ = offline_publisher();
   }
   test::TempDir dir_;
-  std::unique_ptr<runtime::DurableMap> offsets_;
+  std::unique_ptr<state::DurableMap> offsets_;
   std::unique_ptr<SpanPublisher> publisher_;
   std::shared_ptr<spdlog::logger> log_ = logging::get("test");
 };
@@ -70,7 +70,7 @@ TEST_F(SpanLedgerTest, AResumedSpanKeepsItsIdAndContinuesAfterTheCommittedSeq) {
     // Records 1-3 acknowledged and committable; 4 and 5 still in flight at the "crash".
     for (int64_t off = 10; off < 13; ++off) ledger.acked(s, "topic", 0, off);
     ledger.committable(s, 3);
-    ASSERT_FALSE(offsets_->update(ledger.take_changes()).has_value());
+    ASSERT_TRUE(offsets_->update(ledger.take_changes()).ok());
   }
   SpanLedger again(*publisher_, "c", "topic", 0, *offsets_, log_);
   ASSERT_TRUE(again.open("file-1", nlohmann::json::object()).ok());
@@ -91,7 +91,7 @@ TEST_F(SpanLedgerTest, EachTaskResumesOnlyItsOwnSpans) {
     SpanLedger task1(*publisher_, "c", "topic", 0, *offsets_, log_, 1, 2);
     SpanLedger::Span* s = task1.span_for("file-1");
     id = s->id;
-    ASSERT_FALSE(offsets_->update(task1.take_changes()).has_value());
+    ASSERT_TRUE(offsets_->update(task1.take_changes()).ok());
   }
   SpanLedger task0(*publisher_, "c", "topic", 0, *offsets_, log_, 0, 2);
   EXPECT_EQ(task0.tracked_count(), 0u);  // task 1's span is not task 0's business
@@ -107,16 +107,15 @@ TEST_F(SpanLedgerTest, UnreadableSavedSpansAreSkippedAndTheRestResumed) {
   {
     SpanLedger ledger(*publisher_, "c", "topic", 0, *offsets_, log_);
     id = ledger.span_for("good")->id;
-    ASSERT_FALSE(offsets_->update(ledger.take_changes()).has_value());
+    ASSERT_TRUE(offsets_->update(ledger.take_changes()).ok());
   }
   // Hand-edited or written by something else: fields of the wrong type.
-  ASSERT_FALSE(
-      offsets_
-          ->update({{std::string(kStateKeyPrefix) + "bad-offsets",
-                     R"({"key":"b1","offsets":{"topic":{"0":["x","y"]}}})"},
-                    {std::string(kStateKeyPrefix) + "bad-seq", R"({"key":"b2","seq":"7"})"},
-                    {std::string(kStateKeyPrefix) + "not-json", "{"}})
-          .has_value());
+  ASSERT_TRUE(offsets_
+                  ->update({{std::string(kStateKeyPrefix) + "bad-offsets",
+                             R"({"key":"b1","offsets":{"topic":{"0":["x","y"]}}})"},
+                            {std::string(kStateKeyPrefix) + "bad-seq", R"({"key":"b2","seq":"7"})"},
+                            {std::string(kStateKeyPrefix) + "not-json", "{"}})
+                  .ok());
   SpanLedger again(*publisher_, "c", "topic", 0, *offsets_, log_);
   EXPECT_EQ(again.tracked_count(), 1u);
   EXPECT_EQ(again.span_for("good")->id, id);
