@@ -12,7 +12,8 @@
 #include "common/state_dir_lock.hpp"
 #include "config/config_loader.hpp"
 #include "ferry/abi.h"
-#include "runtime/worker.hpp"
+#include "service/ferry_service.hpp"
+#include "transforms/transform.hpp"
 
 #ifndef FERRY_VERSION
 #define FERRY_VERSION "0.0.0"
@@ -24,7 +25,7 @@ using namespace ferry;
 
 struct Loaded {
   config::WorkerConfig worker;
-  plugins::PluginCatalog catalog;
+  loader::PluginCatalog catalog;
   std::vector<config::ConnectorConfig> connectors;
   config::Diagnostics diags;
 };
@@ -36,7 +37,8 @@ void load(const std::string& worker_flag, const std::vector<std::string>& files,
   for (const auto& [component, level] : out.worker.log_levels) logging::set_level(component, level);
   config::load_plugins(out.worker, out.catalog);
   auto paths = config::connector_files(out.worker, files, out.diags);
-  out.connectors = config::load_connectors(paths, out.catalog, out.diags);
+  out.connectors =
+      config::load_connectors(paths, out.catalog, transforms::transform_schemas(), out.diags);
 }
 
 void print_problems(const Loaded& l) {
@@ -61,7 +63,7 @@ int cmd_validate(const std::string& worker_flag, const std::vector<std::string>&
 }
 
 int cmd_run(const std::string& worker_flag, const std::vector<std::string>& files) {
-  runtime::Worker::block_signals();
+  service::FerryService::block_signals();
   Loaded l;
   load(worker_flag, files, l);
   auto log = logging::get("worker");
@@ -83,8 +85,8 @@ int cmd_run(const std::string& worker_flag, const std::vector<std::string>& file
     log->critical("{}", lock_error);
     return 2;
   }
-  runtime::Worker worker(l.worker, l.catalog, files);
-  return worker.run(std::move(l.connectors));
+  service::FerryService ferry(l.worker, l.catalog, files);
+  return ferry.run(std::move(l.connectors));
 }
 
 int cmd_plugins(const std::string& worker_flag, bool json, const std::string& describe,

@@ -29,7 +29,7 @@ std::string constraint(const ferry_option& o) {
 
 }  // namespace
 
-nlohmann::json plugin_json(const plugins::LoadedPlugin& p, bool with_options) {
+nlohmann::json plugin_json(const loader::LoadedPlugin& p, bool with_options) {
   const ferry_plugin& d = *p.descriptor;
   nlohmann::json j = {{"name", d.name},
                       {"version", d.version ? d.version : ""},
@@ -58,7 +58,7 @@ nlohmann::json plugin_json(const plugins::LoadedPlugin& p, bool with_options) {
   return j;
 }
 
-std::string plugin_text(const plugins::LoadedPlugin& p) {
+std::string plugin_text(const loader::LoadedPlugin& p) {
   const ferry_plugin& d = *p.descriptor;
   std::string out = fmt::format("{} {} ({})\n  {}\n  module: {}\n\noptions:\n", d.name,
                                 d.version ? d.version : "", kind_name(d.kind),
@@ -83,7 +83,7 @@ std::string md_cell(std::string text) {
   return text;
 }
 
-std::string plugin_markdown(const plugins::LoadedPlugin& p) {
+std::string plugin_markdown(const loader::LoadedPlugin& p) {
   const ferry_plugin& d = *p.descriptor;
   std::string out = fmt::format(
       "## {} ({})\n\n{}\n\n| option | type | default | description |\n"

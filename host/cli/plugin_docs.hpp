@@ -6,13 +6,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "plugins/plugin_catalog.hpp"
+#include "loader/plugin_catalog.hpp"
 
 namespace ferry::cli {
 
-nlohmann::json plugin_json(const plugins::LoadedPlugin& p, bool with_options);
-std::string plugin_text(const plugins::LoadedPlugin& p);
-std::string plugin_markdown(const plugins::LoadedPlugin& p);
+nlohmann::json plugin_json(const loader::LoadedPlugin& p, bool with_options);
+std::string plugin_text(const loader::LoadedPlugin& p);
+std::string plugin_markdown(const loader::LoadedPlugin& p);
 const char* kind_name(ferry_plugin_kind kind);
 
 }  // namespace ferry::cli

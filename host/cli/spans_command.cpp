@@ -44,10 +44,11 @@ int watch(const config::WorkerConfig& w, bool from_beginning) {
   }
   std::string topic = w.spans.str("topic");
   kafka::TopicPtr rkt(rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr));
-  const rd_kafka_metadata_t* md = nullptr;
-  if (rd_kafka_metadata(rk.get(), 0, rkt.get(), &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    if (md != nullptr) rd_kafka_metadata_destroy(md);
+  const rd_kafka_metadata_t* raw = nullptr;
+  rd_kafka_resp_err_t asked = rd_kafka_metadata(rk.get(), 0, rkt.get(), &raw, 10000);
+  kafka::MetadataPtr md(raw);
+  if (asked != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 ||
+      md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     std::cerr << "ferry: cannot read span topic " << topic << "\n";
     return 2;
   }
@@ -55,7 +56,7 @@ int watch(const config::WorkerConfig& w, bool from_beginning) {
   for (int p = 0; p < md->topics[0].partition_cnt; ++p)
     rd_kafka_topic_partition_list_add(parts.get(), topic.c_str(), p)->offset =
         from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
-  rd_kafka_metadata_destroy(md);
+  md.reset();
   rd_kafka_assign(rk.get(), parts.get());
   signal(SIGINT, [](int) { g_stop = true; });
   signal(SIGTERM, [](int) { g_stop = true; });

@@ -15,13 +15,15 @@ std::string resolve_worker_path(const std::string& cli_value) {
   return {};
 }
 
-void load_plugins(const WorkerConfig& worker, plugins::PluginCatalog& catalog) {
-  catalog.load_directory(plugins::bundled_plugin_dir(), /*optional=*/true);
+void load_plugins(const WorkerConfig& worker, loader::PluginCatalog& catalog) {
+  catalog.load_directory(loader::bundled_plugin_dir(), /*optional=*/true);
   for (const auto& dir : worker.plugin_path) catalog.load_directory(dir);
 }
 
-PluginLookup plugin_lookup(const plugins::PluginCatalog& catalog) {
+PluginLookup plugin_lookup(const loader::PluginCatalog& catalog,
+                           std::vector<TransformSchema> transforms) {
   PluginLookup lookup;
+  lookup.transforms = std::move(transforms);
   lookup.find = [&catalog](std::string_view name) -> const ferry_plugin* {
     const auto* p = catalog.find(name);
     return p ? p->descriptor : nullptr;
@@ -47,11 +49,12 @@ std::vector<std::filesystem::path> connector_files(const WorkerConfig& worker,
 }
 
 std::vector<ConnectorConfig> load_connectors(const std::vector<std::filesystem::path>& files,
-                                             const plugins::PluginCatalog& catalog,
+                                             const loader::PluginCatalog& catalog,
+                                             const std::vector<TransformSchema>& transforms,
                                              Diagnostics& diags) {
   std::vector<ConnectorConfig> out;
   std::map<std::string, std::string> seen;
-  PluginLookup lookup = plugin_lookup(catalog);
+  PluginLookup lookup = plugin_lookup(catalog, transforms);
   for (const auto& f : files) {
     Diagnostics local;
     ConnectorConfig cfg = load_connector_config(f, lookup, local);

@@ -10,7 +10,7 @@
 #include "config/connector_config.hpp"
 #include "config/diagnostics.hpp"
 #include "config/worker_config.hpp"
-#include "plugins/plugin_catalog.hpp"
+#include "loader/plugin_catalog.hpp"
 
 namespace ferry::config {
 
@@ -19,9 +19,10 @@ namespace ferry::config {
 std::string resolve_worker_path(const std::string& cli_value);
 
 // Loads plugins from the bundled directory and the worker's plugin_path.
-void load_plugins(const WorkerConfig& worker, plugins::PluginCatalog& catalog);
+void load_plugins(const WorkerConfig& worker, loader::PluginCatalog& catalog);
 
-PluginLookup plugin_lookup(const plugins::PluginCatalog& catalog);
+PluginLookup plugin_lookup(const loader::PluginCatalog& catalog,
+                           std::vector<TransformSchema> transforms);
 
 // All connector files in effect: the drop-in directory's, then the named ones.
 std::vector<std::filesystem::path> connector_files(const WorkerConfig& worker,
@@ -30,7 +31,8 @@ std::vector<std::filesystem::path> connector_files(const WorkerConfig& worker,
 
 // Loads and validates every file; also reports duplicate connector names.
 std::vector<ConnectorConfig> load_connectors(const std::vector<std::filesystem::path>& files,
-                                             const plugins::PluginCatalog& catalog,
+                                             const loader::PluginCatalog& catalog,
+                                             const std::vector<TransformSchema>& transforms,
                                              Diagnostics& diags);
 
 }  // namespace ferry::config

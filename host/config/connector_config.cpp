@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include "ferry/config.hpp"
-#include "transforms/transform.hpp"
 
 namespace ferry::config {
 namespace {
@@ -91,7 +90,9 @@ void load_transforms(const toml::table& root, const std::string& path, Diagnosti
       continue;
     }
     std::string type = (*t)["type"].value_or(std::string());
-    const transforms::TransformSpec* spec = transforms::find_transform(type);
+    const TransformSchema* spec = nullptr;
+    for (const auto& s : plugins.transforms)
+      if (s.type == type) spec = &s;
     if (spec == nullptr && plugins.find) {
       if (const ferry_plugin* p = plugins.find(type)) {
         load_plugin_transform(*t, item, *p, path, diags, cfg);
@@ -100,7 +101,7 @@ void load_transforms(const toml::table& root, const std::string& path, Diagnosti
     }
     if (spec == nullptr) {
       std::vector<std::string> known;
-      for (const auto& s : transforms::builtin_transforms()) known.emplace_back(s.type);
+      for (const auto& s : plugins.transforms) known.emplace_back(s.type);
       known.insert(known.end(), plugins.names.begin(), plugins.names.end());
       std::string hint = closest_match(type, known);
       diags.add(path, item,
@@ -113,8 +114,8 @@ void load_transforms(const toml::table& root, const std::string& path, Diagnosti
     size_t before = diags.items().size();
     Options options = validate_options(t, spec->options, path, where, diags, kType);
     if (diags.items().size() == before) {
-      std::string error;
-      if (!spec->make(options, error)) diags.add(path, item, fmt::format("{}: {}", where, error));
+      if (std::string error = spec->check(options); !error.empty())
+        diags.add(path, item, fmt::format("{}: {}", where, error));
     }
     cfg.transforms.push_back({type, std::move(options)});
   }

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,9 +55,21 @@ struct ConnectorConfig {
   std::string dead_letter_topic() const { return errors.str("dead_letter_topic"); }
 };
 
+// A built-in transform as connector files are checked against it. The transforms
+// themselves live above config (transforms/ builds them from validated Options), so
+// they hand config their tables instead of config reaching up to them.
+struct TransformSchema {
+  std::string type;
+  std::span<const ferry_option> options;  // "type" is implied and not listed
+  // Checks settings that are valid one by one but not together (a regex that does not
+  // compile...): the problem, or empty.
+  std::function<std::string(const Options&)> check;
+};
+
 struct PluginLookup {
   std::function<const ferry_plugin*(std::string_view)> find;
   std::vector<std::string> names;
+  std::vector<TransformSchema> transforms;  // built-in transforms
 };
 
 // Parses and validates one connector file; every problem goes into `diags`.

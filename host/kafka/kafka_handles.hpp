@@ -22,6 +22,8 @@ struct KafkaDeleter {
   void operator()(rd_kafka_queue_t* p) const { rd_kafka_queue_destroy(p); }
   void operator()(rd_kafka_error_t* p) const { rd_kafka_error_destroy(p); }
   void operator()(rd_kafka_event_t* p) const { rd_kafka_event_destroy(p); }
+  void operator()(const rd_kafka_metadata_t* p) const { rd_kafka_metadata_destroy(p); }
+  void operator()(rd_kafka_NewTopic_t* p) const { rd_kafka_NewTopic_destroy(p); }
 };
 
 using KafkaPtr = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
@@ -33,6 +35,8 @@ using HeadersPtr = std::unique_ptr<rd_kafka_headers_t, KafkaDeleter>;
 using QueuePtr = std::unique_ptr<rd_kafka_queue_t, KafkaDeleter>;
 using ErrorPtr = std::unique_ptr<rd_kafka_error_t, KafkaDeleter>;
 using EventPtr = std::unique_ptr<rd_kafka_event_t, KafkaDeleter>;
+using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, KafkaDeleter>;
+using NewTopicPtr = std::unique_ptr<rd_kafka_NewTopic_t, KafkaDeleter>;
 
 // Leaves the consumer group and destroys the consumer, waiting at most `timeout_ms`
 // for the group to let go. rd_kafka_consumer_close alone can block for minutes when a

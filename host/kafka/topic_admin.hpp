@@ -7,12 +7,14 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "ferry/status.hpp"
+
 namespace ferry::kafka {
 
-// Creates `topic` unless it exists. Returns an error message, or empty when the topic
-// was created or already existed.
-std::string ensure_topic(rd_kafka_t* client, const std::string& topic, int partitions,
-                         const std::map<std::string, std::string>& configs = {});
+// Creates `topic` unless it exists: Ok when it was created or already existed,
+// retriable otherwise (the broker did not answer, or refused).
+[[nodiscard]] Status ensure_topic(rd_kafka_t* client, const std::string& topic, int partitions,
+                                  const std::map<std::string, std::string>& configs = {});
 
 // Partition count of `topic` as the broker sees it now: 0 when it does not exist, -1
 // when the broker did not answer within `timeout_ms`.

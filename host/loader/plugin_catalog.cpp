@@ -1,4 +1,4 @@
-#include "plugins/plugin_catalog.hpp"
+#include "loader/plugin_catalog.hpp"
 
 #include <dlfcn.h>
 
@@ -8,7 +8,7 @@
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 
-namespace ferry::plugins {
+namespace ferry::loader {
 
 PluginCatalog::PluginCatalog() = default;
 PluginCatalog::~PluginCatalog() {
@@ -120,4 +120,4 @@ std::filesystem::path bundled_plugin_dir() {
       .lexically_normal();
 }
 
-}  // namespace ferry::plugins
+}  // namespace ferry::loader

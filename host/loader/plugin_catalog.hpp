@@ -15,7 +15,7 @@ namespace boost::dll {
 class shared_library;
 }
 
-namespace ferry::plugins {
+namespace ferry::loader {
 
 struct LoadedPlugin {
   const ferry_plugin* descriptor;
@@ -52,4 +52,4 @@ std::filesystem::path bundled_plugin_dir();
 // Checks a module descriptor against this host's ABI; empty string = compatible.
 std::string check_module_abi(const ferry_module& module);
 
-}  // namespace ferry::plugins
+}  // namespace ferry::loader

@@ -1,10 +1,10 @@
-#include "runtime/metrics_registry.hpp"
+#include "metrics/metrics_registry.hpp"
 
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
 
-namespace ferry::runtime {
+namespace ferry::metrics {
 
 void Histogram::observe(double seconds) {
   auto it = std::lower_bound(kBounds.begin(), kBounds.end(), seconds);
@@ -132,4 +132,4 @@ std::vector<MetricsRegistry::KafkaSample> MetricsRegistry::kafka_stats() const {
   return out;
 }
 
-}  // namespace ferry::runtime
+}  // namespace ferry::metrics

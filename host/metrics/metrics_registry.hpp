@@ -13,7 +13,7 @@
 #include <tuple>
 #include <vector>
 
-namespace ferry::runtime {
+namespace ferry::metrics {
 
 // Bucket counts over fixed bounds in seconds, from a millisecond to ten minutes: the
 // same bounds serve produce and commit latency and span latency.
@@ -87,4 +87,4 @@ class MetricsRegistry {
   std::map<Key, KafkaClientStats> kafka_;  // name = role
 };
 
-}  // namespace ferry::runtime
+}  // namespace ferry::metrics

@@ -4,7 +4,7 @@
 #include <cctype>
 
 #include "common/logging.hpp"
-#include "runtime/prometheus_text.hpp"
+#include "rest/prometheus_text.hpp"
 #include "runtime/worker.hpp"
 
 namespace ferry::rest {
@@ -40,7 +40,7 @@ void add_admin_routes(RestServer& server, runtime::Worker& worker) {
   });
 
   server.get(R"(/metrics/?)", [w](const Request&) {
-    runtime::MetricsSources src;
+    MetricsSources src;
     src.registry = &w->metrics();
     for (const auto& n : w->connector_names())
       w->with_connector(n,
@@ -52,7 +52,7 @@ void add_admin_routes(RestServer& server, runtime::Worker& worker) {
     }
     Reply r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.text = runtime::prometheus_text(src);
+    r.text = prometheus_text(src);
     return r;
   });
 

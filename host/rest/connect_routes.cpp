@@ -4,7 +4,7 @@
 
 #include "config/connect_validation.hpp"
 #include "config/options.hpp"
-#include "plugins/plugin_catalog.hpp"
+#include "loader/plugin_catalog.hpp"
 #include "runtime/worker.hpp"
 
 #ifndef FERRY_VERSION

@@ -12,7 +12,7 @@
 namespace ferry::runtime {
 class Worker;
 }
-namespace ferry::plugins {
+namespace ferry::loader {
 class PluginCatalog;
 }
 

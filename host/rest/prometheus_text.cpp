@@ -1,4 +1,4 @@
-#include "runtime/prometheus_text.hpp"
+#include "rest/prometheus_text.hpp"
 
 #include <cctype>
 #include <limits>
@@ -12,7 +12,7 @@
 #define FERRY_VERSION "0.0.0"
 #endif
 
-namespace ferry::runtime {
+namespace ferry::rest {
 namespace {
 
 using prometheus::ClientMetric;
@@ -77,7 +77,7 @@ class Families {
     get(name, help, MetricType::Counter).metric.push_back(std::move(m));
   }
   void histogram(const std::string& name, const std::string& help, Labels labels,
-                 const Histogram& h) {
+                 const metrics::Histogram& h) {
     ClientMetric m;
     m.label = std::move(labels);
     m.histogram.sample_count = h.count;
@@ -85,8 +85,9 @@ class Families {
     uint64_t cumulative = 0;
     for (size_t i = 0; i < h.buckets.size(); ++i) {
       cumulative += h.buckets[i];
-      double bound = i < Histogram::kBounds.size() ? Histogram::kBounds[i]
-                                                   : std::numeric_limits<double>::infinity();
+      double bound = i < metrics::Histogram::kBounds.size()
+                         ? metrics::Histogram::kBounds[i]
+                         : std::numeric_limits<double>::infinity();
       m.histogram.bucket.push_back({cumulative, bound});
     }
     get(name, help, MetricType::Histogram).metric.push_back(std::move(m));
@@ -187,4 +188,4 @@ std::string prometheus_text(const MetricsSources& src) {
   return out.str();
 }
 
-}  // namespace ferry::runtime
+}  // namespace ferry::rest

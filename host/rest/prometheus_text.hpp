@@ -7,15 +7,15 @@
 #include <utility>
 #include <vector>
 
+#include "metrics/metrics_registry.hpp"
 #include "runtime/connector.hpp"
-#include "runtime/metrics_registry.hpp"
 #include "spans/span_tracker.hpp"
 
-namespace ferry::runtime {
+namespace ferry::rest {
 
 struct MetricsSources {
-  const MetricsRegistry* registry = nullptr;
-  std::vector<std::pair<std::string, ConnectorStatus>> connectors;
+  const metrics::MetricsRegistry* registry = nullptr;
+  std::vector<std::pair<std::string, runtime::ConnectorStatus>> connectors;
   const spans::SpanTracker::Stats* spans = nullptr;  // null: span tracking is off
 };
 
@@ -24,4 +24,4 @@ std::string prometheus_text(const MetricsSources& sources);
 // "a.b-c" -> "a_b_c": what Prometheus accepts in a metric name.
 std::string metric_name_part(const std::string& name);
 
-}  // namespace ferry::runtime
+}  // namespace ferry::rest

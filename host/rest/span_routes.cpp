@@ -1,10 +1,10 @@
-#include "spans/span_routes.hpp"
+#include "rest/span_routes.hpp"
 
 #include <set>
 
-namespace ferry::spans {
+namespace ferry::rest {
 
-void add_span_routes(rest::RestServer& server, const SpanTracker* tracker) {
+void add_span_routes(RestServer& server, const spans::SpanTracker* tracker) {
   auto unavailable = [] {
     return rest::Reply::error(503, "span tracking is not running on this host ([spans] track)");
   };
@@ -27,4 +27,4 @@ void add_span_routes(rest::RestServer& server, const SpanTracker* tracker) {
   });
 }
 
-}  // namespace ferry::spans
+}  // namespace ferry::rest

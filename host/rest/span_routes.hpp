@@ -4,9 +4,9 @@
 #include "rest/rest_server.hpp"
 #include "spans/span_tracker.hpp"
 
-namespace ferry::spans {
+namespace ferry::rest {
 
 // `tracker` may be null (tracking disabled or unavailable): the routes answer 503.
-void add_span_routes(rest::RestServer& server, const SpanTracker* tracker);
+void add_span_routes(RestServer& server, const spans::SpanTracker* tracker);
 
-}  // namespace ferry::spans
+}  // namespace ferry::rest

@@ -33,7 +33,7 @@ const char* target_state_name(TargetState s) {
 std::unique_ptr<Connector> Connector::create(config::ConnectorConfig cfg,
                                              const config::WorkerConfig& worker,
                                              const config::KafkaProperties& worker_overrides,
-                                             MetricsRegistry& metrics, SpanServices spans,
+                                             metrics::MetricsRegistry& metrics, SpanServices spans,
                                              std::string& error) {
   std::unique_ptr<Connector> c(new Connector());
   c->cfg_ = std::move(cfg);

@@ -12,7 +12,7 @@
 
 #include "config/connector_config.hpp"
 #include "config/worker_config.hpp"
-#include "runtime/metrics_registry.hpp"
+#include "metrics/metrics_registry.hpp"
 #include "runtime/task_environment.hpp"
 #include "runtime/task_supervisor.hpp"
 #include "state/durable_map.hpp"
@@ -44,7 +44,7 @@ class Connector {
   static std::unique_ptr<Connector> create(config::ConnectorConfig cfg,
                                            const config::WorkerConfig& worker,
                                            const config::KafkaProperties& worker_overrides,
-                                           MetricsRegistry& metrics, SpanServices spans,
+                                           metrics::MetricsRegistry& metrics, SpanServices spans,
                                            std::string& error);
   ~Connector();
 
@@ -78,7 +78,7 @@ class Connector {
   config::ConnectorConfig cfg_;
   const config::WorkerConfig* worker_ = nullptr;
   config::KafkaProperties worker_overrides_;
-  MetricsRegistry* metrics_ = nullptr;
+  metrics::MetricsRegistry* metrics_ = nullptr;
   SpanServices spans_;
   std::filesystem::path dir_;
   std::unique_ptr<state::DurableMap> offsets_, state_;

@@ -243,7 +243,7 @@ void SinkRunner::consume_batch(std::vector<kafka::MessagePtr>& batch, int timeou
 
 // A consumer that has lost every broker gets no record and no error it would see (the
 // records simply stop), so without this its status would say nothing while it waits.
-void SinkRunner::note_brokers(const KafkaClientStats& stats) {
+void SinkRunner::note_brokers(const metrics::KafkaClientStats& stats) {
   if (stats.role.empty() || stats.brokers == 0) return;
   auto now = Clock::now();
   if (stats.brokers_up == 0) {

@@ -36,7 +36,7 @@ class SinkRunner final : public TaskHost {
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   void on_dead_letter_delivery(const rd_kafka_message_t& msg);
   // From each statistics report: says in the status while no broker is reachable.
-  void note_brokers(const KafkaClientStats& stats);
+  void note_brokers(const metrics::KafkaClientStats& stats);
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -100,7 +100,7 @@ class SinkRunner final : public TaskHost {
   std::string failure_;
   bool paused_ = false;
 
-  Histogram commit_latency_;
+  metrics::Histogram commit_latency_;
   uint64_t records_in_ = 0, bytes_in_ = 0, dead_lettered_ = 0, filtered_ = 0;
   uint64_t published_in_ = 0, published_bytes_ = 0, published_dlq_ = 0, published_filtered_ = 0;
 };

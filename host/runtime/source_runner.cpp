@@ -86,9 +86,10 @@ ferry_status SourceRunner::topic_ensure(const char* topic, int32_t partitions,
   for (size_t i = 0; i < count; ++i)
     cfg[configs[i].name] =
         std::string(configs[i].value.data ? configs[i].value.data : "", configs[i].value.len);
-  std::string e = kafka::ensure_topic(producer_.get(), topic, partitions, cfg);
-  if (e.empty()) return FERRY_OK;
-  return detail::to_c(Status::Retriable(fmt::format("cannot create topic {}: {}", topic, e)), err);
+  Status s = kafka::ensure_topic(producer_.get(), topic, partitions, cfg);
+  if (s.ok()) return FERRY_OK;
+  return detail::to_c(
+      Status::Retriable(fmt::format("cannot create topic {}: {}", topic, s.message())), err);
 }
 
 ferry_status SourceRunner::offset_forget(ferry_bytes partition, ferry_error*) {

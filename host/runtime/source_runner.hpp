@@ -114,7 +114,7 @@ class SourceRunner final : public TaskHost {
   uint32_t deliveries_since_clock_ = 0;
 
   // Counted locally on the hot path, published to the registry on each commit tick.
-  Histogram produce_latency_, commit_latency_;
+  metrics::Histogram produce_latency_, commit_latency_;
   uint64_t records_in_ = 0, records_out_ = 0, bytes_out_ = 0, dead_lettered_ = 0, filtered_ = 0;
   uint64_t published_in_ = 0, published_out_ = 0, published_bytes_ = 0, published_dlq_ = 0,
            published_filtered_ = 0;

@@ -11,7 +11,7 @@
 
 #include "config/connector_config.hpp"
 #include "config/worker_config.hpp"
-#include "runtime/metrics_registry.hpp"
+#include "metrics/metrics_registry.hpp"
 #include "state/durable_map.hpp"
 
 namespace ferry::spans {
@@ -60,7 +60,7 @@ struct TaskEnvironment {
   // (the embedded broker's address and tuning).
   config::KafkaProperties worker_overrides;
   bool embedded_broker = false;
-  MetricsRegistry* metrics;
+  metrics::MetricsRegistry* metrics;
   state::DurableMap* offsets;
   state::DurableMap* state;
   std::shared_ptr<spdlog::logger> log;

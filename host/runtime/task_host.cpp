@@ -15,8 +15,8 @@ void TaskHost::log(ferry_log_level level, std::string_view message) {
   log_->log(l, "{}", message);
 }
 
-KafkaClientStats TaskHost::on_kafka_stats(const char* json, size_t len) {
-  KafkaClientStats stats;
+metrics::KafkaClientStats TaskHost::on_kafka_stats(const char* json, size_t len) {
+  metrics::KafkaClientStats stats;
   if (parse_kafka_stats(json, len, stats))
     metrics_.set_kafka_stats(connector_, task_id_, stats);
   else

@@ -11,7 +11,7 @@
 #include <spdlog/logger.h>
 
 #include "ferry/abi.h"
-#include "runtime/metrics_registry.hpp"
+#include "metrics/metrics_registry.hpp"
 #include "state/durable_map.hpp"
 
 struct ferry_host {
@@ -22,8 +22,9 @@ namespace ferry::runtime {
 
 class TaskHost : public ferry_host {
  public:
-  TaskHost(std::shared_ptr<spdlog::logger> log, MetricsRegistry& metrics, std::string connector,
-           uint32_t task, state::DurableMap& offsets, state::DurableMap& state)
+  TaskHost(std::shared_ptr<spdlog::logger> log, metrics::MetricsRegistry& metrics,
+           std::string connector, uint32_t task, state::DurableMap& offsets,
+           state::DurableMap& state)
       : log_(std::move(log)),
         metrics_(metrics),
         connector_(std::move(connector)),
@@ -46,7 +47,7 @@ class TaskHost : public ferry_host {
   void log(ferry_log_level level, std::string_view message);
   // librdkafka's statistics callback for this task's clients: publishes the metrics and
   // returns what it read (role empty when it was not statistics).
-  KafkaClientStats on_kafka_stats(const char* json, size_t len);
+  metrics::KafkaClientStats on_kafka_stats(const char* json, size_t len);
   void counter_add(const char* name, double delta);
   void gauge_set(const char* name, double value);
   void offsets_list(ferry_bytes_fn fn, void* user);
@@ -65,7 +66,7 @@ class TaskHost : public ferry_host {
   }
 
   std::shared_ptr<spdlog::logger> log_;
-  MetricsRegistry& metrics_;
+  metrics::MetricsRegistry& metrics_;
   std::string connector_;
   uint32_t task_id_;
   state::DurableMap& offsets_;

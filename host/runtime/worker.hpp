@@ -1,5 +1,6 @@
-// The ferry process: starts the embedded broker when no Kafka is configured, runs
-// every connector, reloads on SIGHUP and drains on SIGTERM/SIGINT.
+// The connectors of this host: starts them, reloads them from their files (SIGHUP,
+// POST /reload) and stops them, and answers what runs for the REST API and systemd.
+// The process around it (Kafka side services, REST, signals) is service/FerryService.
 #pragma once
 
 #include <atomic>
@@ -11,29 +12,31 @@
 #include <vector>
 
 #include "config/worker_config.hpp"
-#include "kafka/embedded_broker.hpp"
-#include "plugins/plugin_catalog.hpp"
-#include "rest/rest_server.hpp"
+#include "loader/plugin_catalog.hpp"
+#include "metrics/metrics_registry.hpp"
 #include "runtime/connector.hpp"
-#include "runtime/metrics_registry.hpp"
-#include "spans/group_collector.hpp"
-#include "spans/span_publisher.hpp"
+#include "runtime/task_environment.hpp"
 #include "spans/span_tracker.hpp"
 
 namespace ferry::runtime {
 
 class Worker {
  public:
-  Worker(config::WorkerConfig cfg, plugins::PluginCatalog& catalog,
-         std::vector<std::string> named_files);
+  // `overrides`: Kafka settings the process adds (the embedded broker's address);
+  // `spans`: the span publisher and tracker connectors use (either may be null).
+  Worker(config::WorkerConfig cfg, loader::PluginCatalog& catalog,
+         std::vector<std::string> named_files, config::KafkaProperties overrides,
+         SpanServices spans);
   ~Worker();
 
-  // Blocks until SIGTERM or SIGINT. The caller must have blocked SIGTERM, SIGINT and
-  // SIGHUP in every thread (see block_signals). Returns the process exit code.
-  int run(std::vector<config::ConnectorConfig> connectors);
-
-  // Blocks the signals the worker handles, before any thread exists.
-  static void block_signals();
+  // Starts the connectors; returns how many run.
+  size_t start(std::vector<config::ConnectorConfig> connectors);
+  // Drains and stops every connector, in parallel.
+  void stop_all();
+  void set_ready(bool ready) { ready_ = ready; }
+  void set_worker_id(std::string id) { worker_id_ = std::move(id); }
+  // One line for `systemctl status`: connectors, running and failed tasks.
+  std::string status_line() const;
 
   struct ReloadResult {
     std::vector<std::string> started, restarted, stopped;
@@ -55,31 +58,23 @@ class Worker {
   };
   Counts counts() const;
   const config::WorkerConfig& config() const { return cfg_; }
-  const plugins::PluginCatalog& catalog() const { return catalog_; }
-  MetricsRegistry& metrics() { return metrics_; }
-  const spans::SpanTracker* span_tracker() const { return span_tracker_.get(); }
+  const loader::PluginCatalog& catalog() const { return catalog_; }
+  metrics::MetricsRegistry& metrics() { return metrics_; }
+  const spans::SpanTracker* span_tracker() const { return spans_.tracker; }
   // "host:port" of the REST API, Connect's worker_id; the host id without REST.
   const std::string& worker_id() const { return worker_id_; }
 
  private:
   bool start_connector(config::ConnectorConfig cfg, std::string* error = nullptr);
   void stop_connector(const std::string& name);
-  void stop_all();
-  // One line for `systemctl status`: connectors, running and failed tasks.
-  std::string status_line() const;
   void update_sink_groups();
-  void start_rest();
 
   config::WorkerConfig cfg_;
-  plugins::PluginCatalog& catalog_;
+  loader::PluginCatalog& catalog_;
   std::vector<std::string> named_files_;
-  std::unique_ptr<kafka::EmbeddedBroker> embedded_;
-  std::unique_ptr<spans::SpanPublisher> span_publisher_;
-  std::unique_ptr<spans::SpanTracker> span_tracker_;
-  std::unique_ptr<rest::RestServer> rest_;
-  std::unique_ptr<spans::GroupCollector> collector_;
   config::KafkaProperties overrides_;
-  MetricsRegistry metrics_;
+  SpanServices spans_;
+  metrics::MetricsRegistry metrics_;
   mutable std::mutex mu_;  // guards connectors_
   std::map<std::string, std::unique_ptr<Connector>> connectors_;
   std::atomic<bool> ready_{false};

@@ -1,8 +1,8 @@
-#include "runtime/service_notifier.hpp"
+#include "service/service_notifier.hpp"
 
 #include <systemd/sd-daemon.h>
 
-namespace ferry::runtime {
+namespace ferry::service {
 namespace {
 
 int64_t now_us() {
@@ -65,4 +65,4 @@ void ServiceNotifier::ping_loop() {
   }
 }
 
-}  // namespace ferry::runtime
+}  // namespace ferry::service

@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-namespace ferry::runtime {
+namespace ferry::service {
 
 class ServiceNotifier {
  public:
@@ -45,4 +45,4 @@ class ServiceNotifier {
   std::thread thread_;
 };
 
-}  // namespace ferry::runtime
+}  // namespace ferry::service

@@ -118,9 +118,9 @@ bool GroupCollector::connect(std::string& error) {
        std::vector<std::pair<std::string, std::map<std::string, std::string>>>{
            {work_topic_, {}}, {state_topic_, {{"cleanup.policy", "compact"}}}}) {
     if (!settings_.create_topics) break;
-    if (auto e = kafka::ensure_topic(producer_.get(), topic, settings_.partitions, cfg);
-        !e.empty()) {
-      error = "collector: cannot create " + topic + ": " + e;
+    if (Status s = kafka::ensure_topic(producer_.get(), topic, settings_.partitions, cfg);
+        !s.ok()) {
+      error = "collector: cannot create " + topic + ": " + s.message();
       return false;
     }
   }

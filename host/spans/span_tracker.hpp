@@ -31,7 +31,7 @@
 
 #include "config/kafka_properties.hpp"
 #include "kafka/kafka_handles.hpp"
-#include "runtime/metrics_registry.hpp"
+#include "metrics/metrics_registry.hpp"
 #include "spans/span_publisher.hpp"
 
 namespace ferry::spans {
@@ -88,7 +88,7 @@ class SpanTracker {
   // from opening to delivered and to completed (observed when this tracker saw it).
   struct Stats {
     std::map<std::pair<std::string, std::string>, uint64_t> by_state;
-    std::map<std::string, runtime::Histogram> delivery_latency, completion_latency;
+    std::map<std::string, metrics::Histogram> delivery_latency, completion_latency;
   };
   Stats stats() const;
 
@@ -157,7 +157,7 @@ class SpanTracker {
   std::map<int32_t, int64_t> read_upto_;             // reader: next offset per partition
   std::map<int32_t, int64_t> owned_;                 // partition -> end offset when we got it
   static constexpr int64_t kUnknownEnd = INT64_MAX;  // asked again until the broker answers
-  std::map<std::string, runtime::Histogram> delivery_latency_, completion_latency_;
+  std::map<std::string, metrics::Histogram> delivery_latency_, completion_latency_;
 
   std::atomic<bool> stop_{false};
   std::thread thread_;

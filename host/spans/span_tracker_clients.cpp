@@ -105,10 +105,10 @@ bool SpanTracker::attach(std::string& error, int timeout_ms) {
   }
   if (partitions == 0) {
     if (settings_.create_topic) {
-      if (auto e = kafka::ensure_topic(reader_.get(), settings_.topic, settings_.partitions,
-                                       topic_config);
-          !e.empty())
-        log_->warn("cannot create span topic {}: {}", settings_.topic, e);
+      if (Status s = kafka::ensure_topic(reader_.get(), settings_.topic, settings_.partitions,
+                                         topic_config);
+          !s.ok())
+        log_->warn("cannot create span topic {}: {}", settings_.topic, s.message());
     }
     partitions = kafka::partition_count(reader_.get(), settings_.topic);
   }

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.hpp"
-#include "common/base64.hpp"
+#include "ferry/base64.hpp"
 #include "ferry/json_text.hpp"
 
 namespace ferry::state {

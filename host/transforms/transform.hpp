@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "config/connector_config.hpp"
 #include "config/options.hpp"
 #include "ferry/abi.h"
 #include "transforms/record.hpp"
@@ -39,6 +40,9 @@ struct TransformSpec {
 };
 
 const std::vector<TransformSpec>& builtin_transforms();
+// The built-in transforms' tables, for checking connector files (config/ cannot see
+// this folder).
+std::vector<config::TransformSchema> transform_schemas();
 const TransformSpec* find_transform(const std::string& type);
 
 // Factories, one per transform, in the files that implement them.

@@ -83,4 +83,14 @@ const TransformSpec* find_transform(const std::string& type) {
   return nullptr;
 }
 
+std::vector<config::TransformSchema> transform_schemas() {
+  std::vector<config::TransformSchema> out;
+  for (const TransformSpec& spec : builtin_transforms())
+    out.push_back({spec.type, spec.options, [make = spec.make](const config::Options& o) {
+                     std::string error;
+                     return make(o, error) ? std::string() : error;
+                   }});
+  return out;
+}
+
 }  // namespace ferry::transforms

@@ -61,18 +61,13 @@ constexpr ferry_option kSinkOptions[] = {
 
 struct OutFile {
   std::string path;
-  int fd = -1;
+  UniqueFd fd;
   std::string buffer;
   uint64_t size = 0;
   bool dirty = false;  // written since the last fsync
   Clock::time_point opened = Clock::now();
   Clock::time_point last_write = Clock::now();
   OutFile() = default;
-  OutFile(const OutFile&) = delete;
-  OutFile& operator=(const OutFile&) = delete;
-  ~OutFile() {
-    if (fd >= 0) ::close(fd);
-  }
 };
 
 struct SpanFile {
@@ -191,13 +186,10 @@ class FileSink final : public SinkTask {
         // Resume after a restart: drop bytes written after the last flush (their
         // records come again) and go on from the last record known to be on disk.
         uint64_t size = std::strtoull(parts[1].c_str(), nullptr, 10);
-        int fd = ::open(parts[3].c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0 ||
-            ::lseek(fd, 0, SEEK_END) < 0) {
-          if (fd >= 0) ::close(fd);
+        // Reopened for append when the span's next record comes.
+        UniqueFd fd(::open(parts[3].c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+        if (!fd || ::ftruncate(fd.get(), static_cast<off_t>(size)) != 0)
           return Status::Retriable("cannot resume " + parts[3] + ": " + std::strerror(errno));
-        }
-        ::close(fd);  // reopened for append when the span's next record comes
         sf->out.path = parts[3];
         sf->out.size = size;
         sf->last_seq = std::strtoull(parts[2].c_str(), nullptr, 10);
@@ -251,12 +243,10 @@ class FileSink final : public SinkTask {
     if (fp.has_parent_path()) std::filesystem::create_directories(fp.parent_path(), ec);
     std::filesystem::path tmp = fp.parent_path() / ("." + sanitize_segment(fp.filename().string()) +
                                                     "." + sanitize_segment(id) + ".ferry-tmp");
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd)
       return Status::Retriable("cannot create " + tmp.string() + ": " + std::strerror(errno));
-    int synced = fsync_ ? ::fsync(fd) : 0;
-    ::close(fd);
-    if (synced != 0)
+    if (fsync_ && ::fsync(fd.get()) != 0)
       return Status::Retriable("fsync " + tmp.string() + ": " + std::strerror(errno));
     std::string target;
     if (Status s = publish(tmp.string(), final_path, target); !s.ok()) return s;
@@ -304,7 +294,7 @@ class FileSink final : public SinkTask {
                               sanitize_segment(id) + ".ferry-tmp");
       if (Status s = reopen(sf.out, tmp.string(), O_TRUNC); !s.ok()) return s;
       sf.out.size = 0;
-    } else if (sf.out.fd < 0) {
+    } else if (!sf.out.fd) {
       if (Status s = reopen(sf.out, sf.out.path, O_APPEND); !s.ok()) return s;
     }
     sf.out.last_write = Clock::now();
@@ -323,11 +313,8 @@ class FileSink final : public SinkTask {
 
   static void sync_dir(const std::string& file) {
     std::filesystem::path dir = std::filesystem::path(file).parent_path();
-    int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-      ::fsync(fd);
-      ::close(fd);
-    }
+    UniqueFd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd) ::fsync(fd.get());
   }
 
   // The file for a record. Without {date} or {span} the path depends on topic and
@@ -361,7 +348,7 @@ class FileSink final : public SinkTask {
     auto f = std::make_unique<OutFile>();
     if (Status s = reopen(*f, path, O_APPEND); !s.ok()) return s;
     struct stat st {};
-    if (::fstat(f->fd, &st) == 0) f->size = static_cast<uint64_t>(st.st_size);
+    if (::fstat(f->fd.get(), &st) == 0) f->size = static_cast<uint64_t>(st.st_size);
     if (Status s = drop_partial_line(*f); !s.ok()) {
       close_out(*f);
       return s;
@@ -393,7 +380,7 @@ class FileSink final : public SinkTask {
       end -= want;
     }
     if (end == f.size) return Status::Ok();
-    if (::ftruncate(f.fd, static_cast<off_t>(end)) != 0)
+    if (::ftruncate(f.fd.get(), static_cast<off_t>(end)) != 0)
       return Status::Retriable("cannot cut the partial line off " + f.path + ": " +
                                std::strerror(errno));
     host_.warn(f.path + " ended in a partial line of " + std::to_string(f.size - end) +
@@ -409,27 +396,26 @@ class FileSink final : public SinkTask {
     while (open_count_ >= max_open_) {
       if (Status s = close_least_recent(&f); !s.ok()) return s;
     }
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | mode, 0644);
-    if (fd < 0) return Status::Retriable("cannot open " + path + ": " + std::strerror(errno));
-    f.fd = fd;
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | mode, 0644));
+    if (!fd) return Status::Retriable("cannot open " + path + ": " + std::strerror(errno));
+    f.fd = std::move(fd);
     f.path = path;
     ++open_count_;
     return Status::Ok();
   }
 
   void close_out(OutFile& f) {
-    if (f.fd < 0) return;
-    ::close(f.fd);
-    f.fd = -1;
+    if (!f.fd) return;
+    f.fd.reset();
     --open_count_;
   }
 
   // Writes out and fsyncs `f` (when fsync is on, or `force`).
   Status sync_out(OutFile& f, bool force = false) {
-    if (f.fd < 0) return Status::Ok();
+    if (!f.fd) return Status::Ok();
     if (Status s = write_out(f); !s.ok()) return s;
     if ((fsync_ || force) && f.dirty) {
-      if (::fsync(f.fd) != 0)
+      if (::fsync(f.fd.get()) != 0)
         return Status::Retriable("fsync " + f.path + ": " + std::strerror(errno));
       f.dirty = false;
     }
@@ -439,11 +425,10 @@ class FileSink final : public SinkTask {
   Status close_least_recent(const OutFile* keep) {
     OutFile* oldest = nullptr;
     for (auto& [p, f] : files_)
-      if (f->fd >= 0 && f.get() != keep && (!oldest || f->last_write < oldest->last_write))
+      if (f->fd && f.get() != keep && (!oldest || f->last_write < oldest->last_write))
         oldest = f.get();
     for (auto& [id, sf] : spans_)
-      if (sf->out.fd >= 0 && &sf->out != keep &&
-          (!oldest || sf->out.last_write < oldest->last_write))
+      if (sf->out.fd && &sf->out != keep && (!oldest || sf->out.last_write < oldest->last_write))
         oldest = &sf->out;
     if (oldest == nullptr) return Status::Retriable("no output file can be closed");
     // Closed only once its bytes are on disk: the next flush cannot fsync it any more.
@@ -460,7 +445,7 @@ class FileSink final : public SinkTask {
     if (idle_close_.count() <= 0) return;
     auto cutoff = Clock::now() - idle_close_;
     auto idle = [&](const OutFile& f) {
-      return f.fd >= 0 && f.last_write < cutoff && f.buffer.empty() && (!f.dirty || !fsync_);
+      return f.fd && f.last_write < cutoff && f.buffer.empty() && (!f.dirty || !fsync_);
     };
     for (auto& [p, f] : files_)
       if (idle(*f)) close_out(*f);
@@ -487,7 +472,7 @@ class FileSink final : public SinkTask {
 
   void drop_closed_files() {
     for (auto it = files_.begin(); it != files_.end();) {
-      if (it->second->fd >= 0) {
+      if (it->second->fd) {
         ++it;
         continue;
       }
@@ -517,7 +502,7 @@ class FileSink final : public SinkTask {
   Status write_out(OutFile& f) {
     size_t done = 0;
     while (done < f.buffer.size()) {
-      ssize_t n = ::write(f.fd, f.buffer.data() + done, f.buffer.size() - done);
+      ssize_t n = ::write(f.fd.get(), f.buffer.data() + done, f.buffer.size() - done);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         // Keep what was not written; the host retries the flush, which goes on exactly
@@ -532,7 +517,7 @@ class FileSink final : public SinkTask {
     if (done > 0 && fsync_) {
       // Start writeback now, without waiting, so the fsync in flush() finds little
       // left to write and the consumer is not stalled behind a large flush.
-      ::sync_file_range(f.fd, static_cast<off_t>(f.size), static_cast<off_t>(done),
+      ::sync_file_range(f.fd.get(), static_cast<off_t>(f.size), static_cast<off_t>(done),
                         SYNC_FILE_RANGE_WRITE);
     }
     f.size += done;
@@ -549,7 +534,7 @@ class FileSink final : public SinkTask {
   Status rotate(std::string path) {  // by value: the OutFile holding it is erased below
     OutFile& f = *files_.at(path);
     if (Status s = write_out(f); !s.ok()) return s;
-    if (fsync_ && ::fsync(f.fd) != 0)
+    if (fsync_ && ::fsync(f.fd.get()) != 0)
       return Status::Retriable("fsync " + path + ": " + std::strerror(errno));
     std::string target;
     for (int n = 1;; ++n) {

@@ -3,7 +3,7 @@
 #include <array>
 #include <cctype>
 
-#include "base64_text.hpp"
+#include "ferry/base64.hpp"
 #include "ferry/json_text.hpp"
 
 namespace ferry::odbc::pg {
@@ -32,7 +32,7 @@ void append_bytea(std::string& out, std::string_view text) {
     bytes.push_back(static_cast<char>(hi * 16 + lo));
   }
   out.push_back('"');
-  append_base64(out, bytes);
+  base64_append(out, bytes);
   out.push_back('"');
 }
 

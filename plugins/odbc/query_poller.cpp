@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "base64_text.hpp"
+#include "ferry/base64.hpp"
 #include "ferry/json_text.hpp"
 #include "identifiers.hpp"
 #include "pg_value_json.hpp"
@@ -42,7 +42,7 @@ void append_column(std::string& out, SQLSMALLINT type, const std::string& v) {
     default:
       if (is_binary(type)) {
         out.push_back('"');
-        append_base64(out, v);
+        base64_append(out, v);
         out.push_back('"');
         return;
       }
@@ -58,16 +58,14 @@ void put_offset_text(nlohmann::json& off, const std::string& name, const std::st
     return;
   }
   std::string b64;
-  append_base64(b64, v);
+  base64_append(b64, v);
   off[name + "_base64"] = b64;
 }
 
 std::optional<std::string> offset_text(const nlohmann::json& off, const std::string& name) {
   if (auto it = off.find(name); it != off.end() && it->is_string()) return it->get<std::string>();
-  std::string v;
-  if (auto it = off.find(name + "_base64");
-      it != off.end() && it->is_string() && base64_decode(it->get<std::string>(), v))
-    return v;
+  if (auto it = off.find(name + "_base64"); it != off.end() && it->is_string())
+    return base64_decode(it->get<std::string>());
   return std::nullopt;
 }
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "base64_text.hpp"
+#include "ferry/base64.hpp"
 #include "identifiers.hpp"
 #include "pg_value_json.hpp"
 
@@ -137,9 +137,8 @@ Param TableWriter::param_for(const std::string& column, const json& v) const {
   p.sql_type = SQL_VARCHAR;
   if (v.is_null()) return p;
   if (is_binary(col.data_type) && v.is_string()) {
-    std::string bytes;
-    if (base64_decode(v.get_ref<const std::string&>(), bytes)) {
-      p.text = std::move(bytes);
+    if (auto bytes = base64_decode(v.get_ref<const std::string&>())) {
+      p.text = std::move(*bytes);
       p.binary = true;
       p.sql_type = SQL_LONGVARBINARY;
       return p;

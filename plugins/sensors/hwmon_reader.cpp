@@ -14,6 +14,8 @@
 #include <regex>
 #include <set>
 
+#include "ferry/unique_fd.hpp"
+
 namespace ferry::sensors {
 namespace {
 
@@ -29,17 +31,16 @@ struct Attr {
 // answers EAGAIN instead of stalling every other sensor.
 Attr read_attr(const fs::path& path) {
   Attr a;
-  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) {
     if (errno == ENOENT) return a;
     a.state = Attr::State::kError;
     a.error = std::strerror(errno);
     return a;
   }
   char buf[256];
-  ssize_t n = ::read(fd, buf, sizeof buf);
+  ssize_t n = ::read(fd.get(), buf, sizeof buf);
   int saved = errno;
-  ::close(fd);
   if (n < 0) {
     a.state = Attr::State::kError;
     a.error = std::strerror(saved);

@@ -6,6 +6,7 @@
 #include "config/connector_config.hpp"
 #include "fuzz_input.hpp"
 #include "fuzz_plugin.hpp"
+#include "transforms/transform.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ferry;
@@ -16,6 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return name == "fuzz-source" ? &fuzz::fuzz_plugin() : nullptr;
   };
   lookup.names = {"fuzz-source"};
+  lookup.transforms = transforms::transform_schemas();
   config::Diagnostics diags;
   auto cfg = config::load_connector_config(path, lookup, diags);
   for (const auto& d : diags.items()) (void)d.str();

@@ -7,6 +7,7 @@
 #include "ferry/config.hpp"
 #include "support/kafka_env.hpp"
 #include "support/temp_dir.hpp"
+#include "transforms/transform.hpp"
 
 namespace ferry::config {
 namespace {
@@ -37,6 +38,7 @@ PluginLookup lookup() {
     return nullptr;
   };
   l.names = {"file-source", "file-sink"};
+  l.transforms = transforms::transform_schemas();
   return l;
 }
 
@@ -172,10 +174,10 @@ TEST(ConfigLoader, DuplicateConnectorNamesAreRejected) {
   test::TempDir dir;
   auto a = dir.write("d/a.toml", "name = \"same\"\nplugin = \"test-source\"\ntopic = \"t\"\n");
   auto b = dir.write("d/b.toml", "name = \"same\"\nplugin = \"test-source\"\ntopic = \"t\"\n");
-  plugins::PluginCatalog catalog;
+  loader::PluginCatalog catalog;
   catalog.load_directory(test::test_plugin_dir());
   Diagnostics d;
-  auto loaded = load_connectors({a, b}, catalog, d);
+  auto loaded = load_connectors({a, b}, catalog, transforms::transform_schemas(), d);
   ASSERT_EQ(loaded.size(), 1u) << d.str();
   EXPECT_NE(d.str().find("b.toml: connector name \"same\" is already used by " + a.string()),
             std::string::npos)

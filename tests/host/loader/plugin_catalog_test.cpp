@@ -1,10 +1,10 @@
-#include "plugins/plugin_catalog.hpp"
+#include "loader/plugin_catalog.hpp"
 
 #include <gtest/gtest.h>
 
 #include "support/kafka_env.hpp"
 
-namespace ferry::plugins {
+namespace ferry::loader {
 
 TEST(PluginCatalog, LoadsPluginsOfACompatibleModule) {
   PluginCatalog catalog;
@@ -67,4 +67,4 @@ TEST(PluginCatalog, MissingDirectoryIsReportedUnlessOptional) {
   EXPECT_EQ(catalog.problems().size(), 1u);
 }
 
-}  // namespace ferry::plugins
+}  // namespace ferry::loader

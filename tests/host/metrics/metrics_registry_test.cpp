@@ -1,10 +1,10 @@
-#include "runtime/metrics_registry.hpp"
+#include "metrics/metrics_registry.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 
-namespace ferry::runtime {
+namespace ferry::metrics {
 
 TEST(Histogram, BucketsByUpperBoundInclusive) {
   Histogram h;
@@ -80,4 +80,4 @@ TEST(MetricsRegistry, RemovingAConnectorDropsItsSeries) {
   EXPECT_TRUE(m.histograms().empty());
 }
 
-}  // namespace ferry::runtime
+}  // namespace ferry::metrics

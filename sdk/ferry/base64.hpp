@@ -1,17 +1,19 @@
-// Standard base64 (RFC 4648, with padding): how ferry's database connectors carry
-// binary column values in JSON.
+// Base64 (RFC 4648, standard alphabet, padded): how ferry carries opaque bytes in JSON,
+// for the host (state files) and plugins (binary column values) alike.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
-namespace ferry::odbc {
+namespace ferry {
 
-inline void append_base64(std::string& out, std::string_view bytes) {
+inline void base64_append(std::string& out, std::string_view bytes) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  out.reserve(out.size() + (bytes.size() + 2) / 3 * 4);
   uint32_t acc = 0;
   int bits = 0;
   for (char c : bytes) {
@@ -28,22 +30,29 @@ inline void append_base64(std::string& out, std::string_view bytes) {
   }
 }
 
-// False (with `out` incomplete) when `in` is not base64.
-inline bool base64_decode(std::string_view in, std::string& out) {
-  static const std::array<int8_t, 256> table = [] {
+inline std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  base64_append(out, bytes);
+  return out;
+}
+
+// nullopt when `in` holds a character outside the alphabet; decoding stops at '='.
+inline std::optional<std::string> base64_decode(std::string_view in) {
+  static constexpr std::array<int8_t, 256> kTable = [] {
     std::array<int8_t, 256> t{};
     t.fill(-1);
     const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(a[i])] = static_cast<int8_t>(i);
     return t;
   }();
-  out.clear();
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
   uint32_t acc = 0;
   int bits = 0;
   for (char c : in) {
     if (c == '=') break;
-    int v = table[static_cast<unsigned char>(c)];
-    if (v < 0) return false;
+    int v = kTable[static_cast<unsigned char>(c)];
+    if (v < 0) return std::nullopt;
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -51,7 +60,7 @@ inline bool base64_decode(std::string_view in, std::string& out) {
       out.push_back(static_cast<char>((acc >> bits) & 0xffu));
     }
   }
-  return true;
+  return out;
 }
 
-}  // namespace ferry::odbc
+}  // namespace ferry
