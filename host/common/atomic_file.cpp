@@ -18,27 +18,28 @@ std::string errno_text(const std::string& what, const std::filesystem::path& p) 
 
 }  // namespace
 
-std::optional<std::string> write_file_atomically(const std::filesystem::path& path,
-                                                 std::string_view content) {
+Status write_file_atomically(const std::filesystem::path& path, std::string_view content) {
   std::filesystem::path tmp = path;
   tmp += ".tmp";
   {
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
-    if (!fd) return errno_text("cannot create", tmp);
+    if (!fd) return Status::Retriable(errno_text("cannot create", tmp));
     size_t done = 0;
     while (done < content.size()) {
       ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return errno_text("cannot write", tmp);
+      if (n < 0) return Status::Retriable(errno_text("cannot write", tmp));
       done += static_cast<size_t>(n);
     }
-    if (::fsync(fd.get()) != 0) return errno_text("cannot fsync", tmp);
+    if (::fsync(fd.get()) != 0) return Status::Retriable(errno_text("cannot fsync", tmp));
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_text("cannot rename", tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return Status::Retriable(errno_text("cannot rename", tmp));
   UniqueFd dir(::open(path.parent_path().empty() ? "." : path.parent_path().c_str(),
                       O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir || ::fsync(dir.get()) != 0) return errno_text("cannot fsync directory of", path);
-  return std::nullopt;
+  if (!dir || ::fsync(dir.get()) != 0)
+    return Status::Retriable(errno_text("cannot fsync directory of", path));
+  return Status::Ok();
 }
 
 bool read_to_end(int fd, std::string& out, size_t max_bytes, bool& too_large) {

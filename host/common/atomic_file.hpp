@@ -8,11 +8,13 @@
 #include <string>
 #include <string_view>
 
+#include "ferry/status.hpp"
+
 namespace ferry {
 
-// Returns an error message, or nullopt on success.
-std::optional<std::string> write_file_atomically(const std::filesystem::path& path,
-                                                 std::string_view content);
+// Retriable on failure (a full disk, a vanished directory): the old content stays.
+[[nodiscard]] Status write_file_atomically(const std::filesystem::path& path,
+                                           std::string_view content);
 // Reads `fd` to its end, appending to `out`. False on a read error (errno says which)
 // or, with `too_large` set, once more than `max_bytes` arrived.
 bool read_to_end(int fd, std::string& out, size_t max_bytes, bool& too_large);

@@ -28,8 +28,9 @@ std::unique_ptr<EmbeddedBroker> EmbeddedBroker::start(const std::filesystem::pat
   b->bootstrap_ = rd_kafka_mock_cluster_bootstraps(b->cluster_);
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
-  if (auto werr = write_file_atomically(state_dir / "embedded.bootstrap", b->bootstrap_ + "\n")) {
-    error = "embedded broker: " + *werr;
+  if (Status s = write_file_atomically(state_dir / "embedded.bootstrap", b->bootstrap_ + "\n");
+      !s.ok()) {
+    error = "embedded broker: " + s.message();
     return nullptr;
   }
   return b;

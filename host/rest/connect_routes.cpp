@@ -173,7 +173,7 @@ void add_connect_routes(RestServer& server, Worker& worker) {
 
   auto state_change = [on_connector](const Request& req, int ok_status, auto&& op) {
     return on_connector(req.captures[0], [&](Connector& c) {
-      if (auto err = op(c)) return Reply::error(500, *err);
+      if (Status s = op(c); !s.ok()) return Reply::error(500, s.message());
       Reply r;
       r.status = ok_status;
       return r;

@@ -131,42 +131,43 @@ void Connector::join() {
   for (auto& t : tasks_) t->join();
 }
 
-std::optional<std::string> Connector::save_target(TargetState s) {
+Status Connector::save_target(TargetState s) {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
-  if (auto err =
-          write_file_atomically(dir_ / kTargetFile, std::string(target_state_name(s)) + "\n"))
-    return "cannot save the connector's state: " + *err;
+  Status saved =
+      write_file_atomically(dir_ / kTargetFile, std::string(target_state_name(s)) + "\n");
+  if (!saved.ok())
+    return Status::Retriable("cannot save the connector's state: " + saved.message());
   target_ = s;
-  return std::nullopt;
+  return Status::Ok();
 }
 
-std::optional<std::string> Connector::pause() {
+Status Connector::pause() {
   std::lock_guard lock(mu_);
-  if (target_ == TargetState::kPaused) return std::nullopt;
-  if (target_ == TargetState::kStopped) return std::nullopt;  // as Connect: stays stopped
-  if (auto err = save_target(TargetState::kPaused)) return err;
+  if (target_ == TargetState::kPaused) return Status::Ok();
+  if (target_ == TargetState::kStopped) return Status::Ok();  // as Connect: stays stopped
+  if (Status s = save_target(TargetState::kPaused); !s.ok()) return s;
   paused_ = true;
-  return std::nullopt;
+  return Status::Ok();
 }
 
-std::optional<std::string> Connector::resume() {
+Status Connector::resume() {
   std::lock_guard lock(mu_);
-  if (target_ == TargetState::kRunning) return std::nullopt;
+  if (target_ == TargetState::kRunning) return Status::Ok();
   bool was_stopped = target_ == TargetState::kStopped;
-  if (auto err = save_target(TargetState::kRunning)) return err;
+  if (Status s = save_target(TargetState::kRunning); !s.ok()) return s;
   paused_ = false;
   if (was_stopped) start_tasks_locked();
-  return std::nullopt;
+  return Status::Ok();
 }
 
-std::optional<std::string> Connector::stop_tasks() {
+Status Connector::stop_tasks() {
   std::lock_guard lock(mu_);
-  if (target_ == TargetState::kStopped) return std::nullopt;
-  if (auto err = save_target(TargetState::kStopped)) return err;
+  if (target_ == TargetState::kStopped) return Status::Ok();
+  if (Status s = save_target(TargetState::kStopped); !s.ok()) return s;
   paused_ = false;
   stop_tasks_locked();
-  return std::nullopt;
+  return Status::Ok();
 }
 
 bool Connector::restart_task(uint32_t id) {

@@ -55,9 +55,9 @@ class Connector {
 
   // Each persists the new target state first, so it survives a restart of ferry.
   // Returns an error message when the state cannot be saved (nothing changed then).
-  std::optional<std::string> pause();
-  std::optional<std::string> resume();
-  std::optional<std::string> stop_tasks();  // drains and commits, like a shutdown
+  [[nodiscard]] Status pause();
+  [[nodiscard]] Status resume();
+  [[nodiscard]] Status stop_tasks();  // drains and commits, like a shutdown
 
   // Restarts one task now (a FAILED one skips its backoff); false when no such task.
   bool restart_task(uint32_t id);
@@ -71,7 +71,7 @@ class Connector {
  private:
   Connector() = default;
   std::unique_ptr<TaskSupervisor> make_task(uint32_t id);
-  std::optional<std::string> save_target(TargetState s);
+  [[nodiscard]] Status save_target(TargetState s);
   void start_tasks_locked();
   void stop_tasks_locked();
 

@@ -143,8 +143,8 @@ void FerryService::start_rest() {
   std::string address = host + ":" + std::to_string(server->port());
   std::error_code ec;
   std::filesystem::create_directories(cfg_.state_dir, ec);
-  if (auto err = write_file_atomically(cfg_.state_dir / "rest.address", address + "\n"))
-    log_->warn("cannot write {}: {}", (cfg_.state_dir / "rest.address").string(), *err);
+  if (Status s = write_file_atomically(cfg_.state_dir / "rest.address", address + "\n"); !s.ok())
+    log_->warn("{}", s.message());
   rest_ = std::move(server);
   worker_->set_worker_id(address);
 }

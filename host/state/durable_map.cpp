@@ -256,8 +256,7 @@ Status DurableMap::write_snapshot() const {
   }
   doc += first ? "}" : "\n }";
   doc += ",\n \"format\": 1\n}";
-  if (auto err = write_file_atomically(file_, doc)) return Status::Retriable(*err);
-  return Status::Ok();
+  return write_file_atomically(file_, doc);
 }
 
 // Folds the journal into a new snapshot once the journal is the larger, so the bytes
