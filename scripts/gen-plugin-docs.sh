@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Regenerates docs/plugins.md from the bundled plugins' option tables (the same data
-# that validates connector files). FERRY picks the binary (default: the release build),
-# OUT another file to write (scripts/check-generated-docs.sh compares).
+# Regenerates docs/plugins.md from the bundled plugins' option tables and docs/options.md
+# from the worker and connector files' tables and the built-in transforms (the same data
+# that validates them). FERRY picks the binary (default: the release build), DOC_TABLES
+# the ferry_doc_tables tool beside it; OUT and OPTIONS_OUT other files to write
+# (scripts/check-generated-docs.sh compares).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FERRY=${FERRY:-$ROOT/build/release/bin/ferry}
+DOC_TABLES=${DOC_TABLES:-$(dirname "$FERRY")/ferry_doc_tables}
 {
   echo "# Bundled plugins"
   echo
@@ -16,3 +19,4 @@ FERRY=${FERRY:-$ROOT/build/release/bin/ferry}
     echo
   done
 } >"${OUT:-$ROOT/docs/plugins.md}"
+"$DOC_TABLES" >"${OPTIONS_OUT:-$ROOT/docs/options.md}"

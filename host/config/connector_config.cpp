@@ -149,6 +149,15 @@ void check_plugin_fields(const toml::table& root, const std::string& path, Diagn
 
 }  // namespace
 
+std::vector<OptionSection> connector_sections() {
+  return {
+      {"(top level)", "Which plugin runs, which topics, how many tasks, backpressure.",
+       kTopOptions},
+      {"[errors]", "What a bad record does, retries and task restarts.", kErrorOptions},
+      {"[span]", "Spans for this connector's records.", kSpanOptions},
+  };
+}
+
 ConnectorConfig load_connector_config(const std::filesystem::path& file,
                                       const PluginLookup& plugins, Diagnostics& diags) {
   ConnectorConfig cfg;

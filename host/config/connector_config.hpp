@@ -73,6 +73,9 @@ struct PluginLookup {
 };
 
 // Parses and validates one connector file; every problem goes into `diags`.
+// A connector file's own tables ([config] is the plugin's, [kafka] librdkafka's).
+std::vector<OptionSection> connector_sections();
+
 ConnectorConfig load_connector_config(const std::filesystem::path& path,
                                       const PluginLookup& plugins, Diagnostics& diags);
 

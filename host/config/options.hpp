@@ -17,6 +17,13 @@
 
 namespace ferry::config {
 
+// One table of a config file and the options it takes: what the docs are generated from.
+struct OptionSection {
+  std::string name;  // "[host]", "[errors]", "" for a connector file's top level
+  std::string doc;
+  std::span<const ferry_option> options;
+};
+
 struct OptionValue {
   std::string name;
   ferry_option_type type = FERRY_OPT_STRING;

@@ -92,6 +92,17 @@ std::filesystem::path resolve(const std::filesystem::path& base, const std::stri
 
 }  // namespace
 
+std::vector<OptionSection> worker_sections() {
+  return {
+      {"[host]", "This host: identity, where state lives, logging.", kHostOptions},
+      {"[rest]", "The REST API (Kafka Connect's shapes plus ferry's own routes).", kRestOptions},
+      {"[spans]", "Span events and completion tracking.", kSpanOptions},
+      {"[spans.collector]", "The kafka-eb-collector compatible group collector.",
+       kCollectorOptions},
+      {"[cluster]", "Reserved for cluster mode.", kClusterOptions},
+  };
+}
+
 WorkerConfig load_worker_config(const std::string& path, Diagnostics& diags) {
   WorkerConfig cfg;
   cfg.path = path;

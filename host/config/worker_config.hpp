@@ -33,4 +33,7 @@ struct WorkerConfig {
 // against the file's directory, so a config folder can be moved as a whole.
 WorkerConfig load_worker_config(const std::string& path, Diagnostics& diags);
 
+// The worker file's tables, as load_worker_config checks them ([kafka] is librdkafka's).
+std::vector<OptionSection> worker_sections();
+
 }  // namespace ferry::config
