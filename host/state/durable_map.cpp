@@ -234,8 +234,9 @@ Status DurableMap::append_to_journal(const std::string& line) {
   if (done < line.size() || ::fdatasync(journal_.get()) != 0) {
     std::string error = errno_text(done < line.size() ? "cannot write" : "cannot fdatasync", path);
     // Best effort: a cut-short line left here is overwritten by the next append, and
-    // dropped at open if there is none.
-    (void)::ftruncate(journal_.get(), static_cast<off_t>(journal_bytes_));
+    // dropped at open if there is none, so a failed cut needs nothing more.
+    if (::ftruncate(journal_.get(), static_cast<off_t>(journal_bytes_)) != 0) {
+    }
     return Status::Retriable(error);
   }
   journal_bytes_ += line.size();
