@@ -51,8 +51,9 @@ class DurableMap {
   uint64_t dropped_at_open() const { return dropped_at_open_; }
 
   // The journal is folded into the snapshot once it is larger than the snapshot and
-  // than this.
-  static constexpr uint64_t kMinJournalBytes = 64 * 1024;
+  // than this. Small, so a map's files plateau soon even when it saves rarely (a fold
+  // of a small map is a small write); a large map folds when its journal outgrows it.
+  static constexpr uint64_t kMinJournalBytes = 4 * 1024;
 
  private:
   // An entry keeps its own snapshot line, so a snapshot re-serialises nothing.
