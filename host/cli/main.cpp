@@ -126,6 +126,8 @@ int cmd_plugins(const std::string& worker_flag, bool json, const std::string& de
 
 }  // namespace
 
+// The command-line table (CLI11 subcommands and their flags); each command's work is
+// in its cmd_* function above.
 int main(int argc, char** argv) {
   CLI::App app{"ferry: a native connector host for Apache Kafka"};
   app.require_subcommand(1);

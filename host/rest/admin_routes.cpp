@@ -21,6 +21,8 @@ std::string upper(std::string s) {
 
 }  // namespace
 
+// The route table of ferry's own routes (health, metrics, loggers, reload): one short
+// lambda each, kept together.
 void add_admin_routes(RestServer& server, runtime::Worker& worker) {
   runtime::Worker* w = &worker;
   // Live as long as the process answers; ready once every connector was started
