@@ -92,6 +92,62 @@ std::string quoted_key(const std::string& message) {
   return end == std::string::npos ? std::string() : message.substr(start, end - start);
 }
 
+// Each problem goes to the option it names; the rest to connector.class, as Connect does
+// for connector-level problems.
+std::map<std::string, std::vector<std::string>> errors_by_option(
+    const Diagnostics& diags, std::span<const ferry_option> schema) {
+  std::map<std::string, std::vector<std::string>> errors;
+  for (const auto& d : diags.items()) {
+    std::string key = quoted_key(d.message);
+    for (const auto& o : schema)
+      if (key.empty() && d.message.starts_with(std::string(o.name) + ": ")) key = o.name;
+    if (key.empty()) key = "connector.class";
+    errors[key].push_back(d.message);
+  }
+  return errors;
+}
+
+// Connect's ConfigDef type of an option.
+const char* connect_type(const ferry_option& o) {
+  if ((o.flags & FERRY_OPT_SECRET) != 0) return "PASSWORD";
+  switch (o.type) {
+    case FERRY_OPT_INT:
+      return "LONG";
+    case FERRY_OPT_FLOAT:
+      return "DOUBLE";
+    case FERRY_OPT_BOOL:
+      return "BOOLEAN";
+    case FERRY_OPT_STRING_LIST:
+      return "LIST";
+    default:  // strings, and durations and sizes written as text ("5s", "64KiB")
+      return "STRING";
+  }
+}
+
+// One entry of ConfigInfos.configs: the definition and the value as given (masked when
+// secret), with its errors.
+json config_entry(const std::string& name, const char* type, bool required, json default_value,
+                  const char* doc, json value, std::vector<std::string> errors, int order) {
+  return {{"definition",
+           {{"name", name},
+            {"type", type},
+            {"required", required},
+            {"default_value", std::move(default_value)},
+            {"importance", required ? "HIGH" : "MEDIUM"},
+            {"documentation", doc ? doc : ""},
+            {"group", name == "connector.class" ? "Common" : "Plugin"},
+            {"width", "NONE"},
+            {"display_name", name},
+            {"dependents", json::array()},
+            {"order", order}}},
+          {"value",
+           {{"name", name},
+            {"value", std::move(value)},
+            {"recommended_values", json::array()},
+            {"errors", std::move(errors)},
+            {"visible", true}}}};
+}
+
 }  // namespace
 
 json validate_connect_config(const ferry_plugin& plugin, const json& config) {
@@ -119,82 +175,38 @@ json validate_connect_config(const ferry_plugin& plugin, const json& config) {
     if (plugin.validate(abi.data(), abi.size(), &err) != FERRY_OK)
       diags.add_file("<request>", err.message);
   }
-  // Each problem goes to the option it names; the rest to connector.class, as Connect
-  // does for connector-level problems.
-  std::map<std::string, std::vector<std::string>> errors;
-  for (const auto& d : diags.items()) {
-    std::string key = quoted_key(d.message);
-    for (const auto& o : schema)
-      if (key.empty() && d.message.starts_with(std::string(o.name) + ": ")) key = o.name;
-    if (key.empty()) key = "connector.class";
-    errors[key].push_back(d.message);
-  }
+  auto errors = errors_by_option(diags, schema);
   json configs = json::array();
-  auto value_of = [&](const std::string& name) -> json {
-    if (config.contains(name)) {
-      const auto& v = config[name];
-      return v.is_string() || v.is_null() ? v : json(v.dump());
-    }
-    return nullptr;
-  };
+  int error_count = 0;
   auto entry = [&](const std::string& name, const char* type, bool required, json default_value,
                    const char* doc, bool secret) {
-    json value = value_of(name);
+    json value = nullptr;
+    if (config.contains(name)) {
+      const auto& v = config[name];
+      value = v.is_string() || v.is_null() ? v : json(v.dump());
+    }
     if (secret && value.is_string()) value = "********";
-    configs.push_back({{"definition",
-                        {{"name", name},
-                         {"type", type},
-                         {"required", required},
-                         {"default_value", std::move(default_value)},
-                         {"importance", required ? "HIGH" : "MEDIUM"},
-                         {"documentation", doc ? doc : ""},
-                         {"group", name == "connector.class" ? "Common" : "Plugin"},
-                         {"width", "NONE"},
-                         {"display_name", name},
-                         {"dependents", json::array()},
-                         {"order", static_cast<int>(configs.size()) + 1}}},
-                       {"value",
-                        {{"name", name},
-                         {"value", std::move(value)},
-                         {"recommended_values", json::array()},
-                         {"errors", errors.contains(name) ? json(errors[name]) : json::array()},
-                         {"visible", true}}}});
-    errors.erase(name);
+    std::vector<std::string> mine;
+    if (auto it = errors.find(name); it != errors.end()) {
+      mine = std::move(it->second);
+      errors.erase(it);
+    }
+    error_count += static_cast<int>(mine.size());
+    configs.push_back(config_entry(name, type, required, std::move(default_value), doc,
+                                   std::move(value), std::move(mine),
+                                   static_cast<int>(configs.size()) + 1));
   };
   entry("connector.class", "STRING", true, nullptr, "The ferry plugin name", false);
-  for (const auto& o : schema) {
-    const char* type = "STRING";
-    switch (o.type) {
-      case FERRY_OPT_INT:
-      case FERRY_OPT_DURATION:
-      case FERRY_OPT_SIZE:
-        type = o.type == FERRY_OPT_INT ? "LONG" : "STRING";
-        break;
-      case FERRY_OPT_FLOAT:
-        type = "DOUBLE";
-        break;
-      case FERRY_OPT_BOOL:
-        type = "BOOLEAN";
-        break;
-      case FERRY_OPT_STRING_LIST:
-        type = "LIST";
-        break;
-      default:
-        break;
-    }
-    if ((o.flags & FERRY_OPT_SECRET) != 0) type = "PASSWORD";
-    entry(o.name, type, (o.flags & FERRY_OPT_REQUIRED) != 0,
+  for (const auto& o : schema)
+    entry(o.name, connect_type(o), (o.flags & FERRY_OPT_REQUIRED) != 0,
           o.default_value ? json(o.default_value) : json(nullptr), o.doc,
           (o.flags & FERRY_OPT_SECRET) != 0);
-  }
   // What is left names no option (unknown keys); entry() erases from `errors`, so the
   // names are taken out first.
   std::vector<std::string> unknown;
   for (const auto& [name, messages] : errors) unknown.push_back(name);
   for (const auto& name : unknown)
     entry(name, "STRING", false, nullptr, "not an option of this plugin", false);
-  int error_count = 0;
-  for (const auto& c : configs) error_count += static_cast<int>(c["value"]["errors"].size());
   return {{"name", plugin.name},
           {"error_count", error_count},
           {"groups", json::array({"Common", "Plugin"})},
