@@ -107,10 +107,9 @@ std::string metric_name_part(const std::string& name) {
   return out;
 }
 
-std::string prometheus_text(const MetricsSources& src) {
-  Families f;
-  f.gauge("ferry_build_info", "ferry's version", {{"version", FERRY_VERSION}}, 1);
+namespace {
 
+void add_states(Families& f, const MetricsSources& src) {
   static const char* kConnectorStates[] = {"RUNNING", "PAUSED", "STOPPED"};
   static const char* kTaskStates[] = {"RUNNING", "PAUSED", "FAILED", "UNASSIGNED"};
   for (const auto& [name, status] : src.connectors) {
@@ -125,64 +124,82 @@ std::string prometheus_text(const MetricsSources& src) {
                 t.state == s ? 1 : 0);
       }
   }
+}
 
+// Counters, gauges and histograms of tasks and plugins: host metrics under their fixed
+// names, a plugin's own as ferry_plugin_<name>.
+void add_task_metrics(Families& f, const metrics::MetricsRegistry& registry) {
+  for (const auto& s : registry.snapshot()) {
+    auto k = known().find(s.name);
+    std::string base = k != known().end() ? std::string("ferry_") + k->second.name
+                                          : "ferry_plugin_" + metric_name_part(s.name);
+    std::string help = k != known().end() ? k->second.help : "Reported by the plugin";
+    if (s.counter) {
+      f.counter(base + "_total", help, task_labels(s.connector, s.task), s.value);
+    } else {
+      f.gauge(base, help, task_labels(s.connector, s.task), s.value);
+    }
+  }
+  for (const auto& h : registry.histograms()) {
+    auto k = known().find(h.name);
+    std::string base = k != known().end() ? std::string("ferry_") + k->second.name
+                                          : "ferry_plugin_" + metric_name_part(h.name);
+    f.histogram(base, k != known().end() ? k->second.help : "Reported by the plugin",
+                task_labels(h.connector, h.task), h.histogram);
+  }
+}
+
+// What each task's librdkafka client reported in its last statistics.
+void add_kafka_clients(Families& f, const metrics::MetricsRegistry& registry) {
+  for (const auto& k : registry.kafka_stats()) {
+    Labels l = task_labels(k.connector, k.task);
+    l.push_back({"client", k.stats.role});
+    f.gauge("ferry_kafka_queued_messages",
+            "Messages in librdkafka's queues (waiting to be sent or handed over)", l,
+            k.stats.queued_messages);
+    f.gauge("ferry_kafka_queued_bytes", "Bytes in librdkafka's queues", l, k.stats.queued_bytes);
+    f.counter("ferry_kafka_tx_errors_total", "Transmit errors towards the brokers", l,
+              k.stats.tx_errors);
+    f.counter("ferry_kafka_rx_errors_total", "Receive errors from the brokers", l,
+              k.stats.rx_errors);
+    f.counter("ferry_kafka_tx_retries_total", "Requests sent again", l, k.stats.tx_retries);
+    for (const auto& [broker, rtt] : k.stats.broker_rtt_seconds) {
+      Labels bl = l;
+      bl.push_back({"broker", broker});
+      f.gauge("ferry_kafka_broker_rtt_seconds",
+              "Average round-trip time to the broker over the last statistics interval",
+              std::move(bl), rtt);
+    }
+    if (k.stats.consumer_lag >= 0)
+      f.gauge("ferry_kafka_consumer_lag", "Messages a sink task has yet to consume", l,
+              k.stats.consumer_lag);
+  }
+}
+
+void add_spans(Families& f, const spans::SpanTracker::Stats& spans) {
+  for (const auto& [key, n] : spans.by_state)
+    f.gauge("ferry_spans", "Spans this host knows of, by state",
+            {{"connector", key.first}, {"state", key.second}}, static_cast<double>(n));
+  for (const auto& [connector, h] : spans.delivery_latency)
+    f.histogram("ferry_span_delivery_seconds", "Time from a span's opening to span.delivered",
+                {{"connector", connector}}, h);
+  for (const auto& [connector, h] : spans.completion_latency)
+    f.histogram("ferry_span_completion_seconds",
+                "Time from a span's opening to span.completed, over every group",
+                {{"connector", connector}}, h);
+}
+
+}  // namespace
+
+std::string prometheus_text(const MetricsSources& src) {
+  Families f;
+  f.gauge("ferry_build_info", "ferry's version", {{"version", FERRY_VERSION}}, 1);
+  add_states(f, src);
   if (src.registry != nullptr) {
-    for (const auto& s : src.registry->snapshot()) {
-      auto k = known().find(s.name);
-      std::string base = k != known().end() ? std::string("ferry_") + k->second.name
-                                            : "ferry_plugin_" + metric_name_part(s.name);
-      std::string help = k != known().end() ? k->second.help : "Reported by the plugin";
-      if (s.counter) {
-        f.counter(base + "_total", help, task_labels(s.connector, s.task), s.value);
-      } else {
-        f.gauge(base, help, task_labels(s.connector, s.task), s.value);
-      }
-    }
-    for (const auto& h : src.registry->histograms()) {
-      auto k = known().find(h.name);
-      std::string base = k != known().end() ? std::string("ferry_") + k->second.name
-                                            : "ferry_plugin_" + metric_name_part(h.name);
-      f.histogram(base, k != known().end() ? k->second.help : "Reported by the plugin",
-                  task_labels(h.connector, h.task), h.histogram);
-    }
-    for (const auto& k : src.registry->kafka_stats()) {
-      Labels l = task_labels(k.connector, k.task);
-      l.push_back({"client", k.stats.role});
-      f.gauge("ferry_kafka_queued_messages",
-              "Messages in librdkafka's queues (waiting to be sent or handed over)", l,
-              k.stats.queued_messages);
-      f.gauge("ferry_kafka_queued_bytes", "Bytes in librdkafka's queues", l, k.stats.queued_bytes);
-      f.counter("ferry_kafka_tx_errors_total", "Transmit errors towards the brokers", l,
-                k.stats.tx_errors);
-      f.counter("ferry_kafka_rx_errors_total", "Receive errors from the brokers", l,
-                k.stats.rx_errors);
-      f.counter("ferry_kafka_tx_retries_total", "Requests sent again", l, k.stats.tx_retries);
-      for (const auto& [broker, rtt] : k.stats.broker_rtt_seconds) {
-        Labels bl = l;
-        bl.push_back({"broker", broker});
-        f.gauge("ferry_kafka_broker_rtt_seconds",
-                "Average round-trip time to the broker over the last statistics interval",
-                std::move(bl), rtt);
-      }
-      if (k.stats.consumer_lag >= 0)
-        f.gauge("ferry_kafka_consumer_lag", "Messages a sink task has yet to consume", l,
-                k.stats.consumer_lag);
-    }
+    add_task_metrics(f, *src.registry);
+    add_kafka_clients(f, *src.registry);
   }
-
-  if (src.spans != nullptr) {
-    for (const auto& [key, n] : src.spans->by_state)
-      f.gauge("ferry_spans", "Spans this host knows of, by state",
-              {{"connector", key.first}, {"state", key.second}}, static_cast<double>(n));
-    for (const auto& [connector, h] : src.spans->delivery_latency)
-      f.histogram("ferry_span_delivery_seconds", "Time from a span's opening to span.delivered",
-                  {{"connector", connector}}, h);
-    for (const auto& [connector, h] : src.spans->completion_latency)
-      f.histogram("ferry_span_completion_seconds",
-                  "Time from a span's opening to span.completed, over every group",
-                  {{"connector", connector}}, h);
-  }
-
+  if (src.spans != nullptr) add_spans(f, *src.spans);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, f.all());
   return out.str();
