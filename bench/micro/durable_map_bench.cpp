@@ -45,7 +45,8 @@ void BM_SaveOneOffsetRewriteWhole(benchmark::State& state) {
   for (const auto& [k, v] : keys(state.range(0))) doc += "  \"" + k + "\": \"" + *v + "\",\n";
   doc += "  \"p\": \"0\"\n },\n \"format\": 1\n}";
   for (auto _ : state)
-    if (!ferry::write_file_atomically(dir / "offsets.json", doc).ok()) state.SkipWithError("failed");
+    if (!ferry::write_file_atomically(dir / "offsets.json", doc).ok())
+      state.SkipWithError("failed");
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_SaveOneOffsetRewriteWhole)
